@@ -1,0 +1,3 @@
+//! Placeholder; replaced below.
+pub use cli_telemetry_macros::instrument_command;
+pub use cli_telemetry_runtime::*;

@@ -1,0 +1,45 @@
+//! The `#[instrument_command]` attribute of [cli-telemetry](https://docs.rs/cli-telemetry).
+//!
+//! This crate only translates: it parses the attribute and the function ([`attr`],
+//! [`ast`]), checks them ([`valid`]) and emits calls into `::cli_telemetry::__private`
+//! ([`expand`]). All behaviour lives in the runtime. Use it through the `cli-telemetry`
+//! crate, whose documentation shows every form.
+
+use proc_macro::TokenStream;
+
+mod ast;
+mod attr;
+mod expand;
+mod valid;
+
+/// Makes every call of a command handler report `CommandStarted` before its body runs and
+/// `CommandExited` (exit code, duration) after it returns or panics.
+///
+/// Arguments, all optional:
+/// - `name = "werf helm get-release"`: the command path, instead of the one clap parsed;
+/// - `matches = <expr>`: the `clap::ArgMatches` to read options from (builder API);
+/// - `crate = "path"`: where the `cli_telemetry` crate is, if it was renamed.
+///
+/// See the `cli-telemetry` crate for examples.
+#[proc_macro_attribute]
+pub fn instrument_command(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match attr::parse(args.into()) {
+        Ok(args) => args,
+        Err(err) => return with_item(err, item),
+    };
+    let func = match ast::parse(item.clone().into()) {
+        Ok(func) => func,
+        Err(err) => return with_item(err, item),
+    };
+    if let Err(err) = valid::check(&func) {
+        return with_item(err, item);
+    }
+    expand::instrument(&args, func).into()
+}
+
+/// The error, plus the item unchanged so that the user sees only this one error.
+fn with_item(err: syn::Error, item: TokenStream) -> TokenStream {
+    let mut out: proc_macro2::TokenStream = err.to_compile_error();
+    out.extend(proc_macro2::TokenStream::from(item));
+    out.into()
+}

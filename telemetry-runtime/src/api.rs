@@ -1,0 +1,135 @@
+//! The functions an application calls: install, parse through the library, record what it
+//! parsed, emit its own events, exit with a code.
+
+use std::ffi::OsString;
+
+use clap::{ArgMatches, Command, Parser};
+
+use crate::config::Telemetry;
+
+impl Telemetry {
+    /// Reads the environment once and installs these settings for the whole process.
+    /// Call it first thing in `main`; later calls keep the first installation. Returns
+    /// whether telemetry is on.
+    ///
+    /// When telemetry is off this costs a few environment reads: no thread, no file, no
+    /// socket, no git lookup.
+    pub fn install(self) -> bool {
+        #[cfg(feature = "telemetry")]
+        {
+            crate::state::install(self.app)
+        }
+        #[cfg(not(feature = "telemetry"))]
+        {
+            let _ = self;
+            false
+        }
+    }
+}
+
+/// Whether events are being recorded on this thread (telemetry installed and on, or a
+/// [`crate::testing`] capture running).
+pub fn is_enabled() -> bool {
+    #[cfg(feature = "telemetry")]
+    {
+        crate::state::current().is_some()
+    }
+    #[cfg(not(feature = "telemetry"))]
+    {
+        false
+    }
+}
+
+/// Parses `std::env::args_os()` into `P` exactly like [`Parser::parse`] (same help,
+/// errors and exit codes) and records the command path and option usage for
+/// `#[instrument_command]` handlers.
+pub fn parse<P: Parser>() -> P {
+    parse_from(std::env::args_os())
+}
+
+/// [`parse`] with explicit arguments (the first is the binary name).
+pub fn parse_from<P, I, T>(args: I) -> P
+where
+    P: Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    try_parse_from(args).unwrap_or_else(|e| e.exit())
+}
+
+/// [`parse_from`] returning clap's error instead of exiting.
+pub fn try_parse_from<P, I, T>(args: I) -> Result<P, clap::Error>
+where
+    P: Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    if !is_enabled() {
+        return P::try_parse_from(args);
+    }
+    let mut cmd = P::command();
+    let mut matches = cmd.try_get_matches_from_mut(args)?;
+    record(&cmd, &matches);
+    P::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut P::command()))
+}
+
+/// Builder API: [`Command::get_matches`] that also records the command path and option
+/// usage for `#[instrument_command]` handlers.
+pub fn get_matches(cmd: Command) -> ArgMatches {
+    get_matches_from(cmd, std::env::args_os())
+}
+
+/// [`get_matches`] with explicit arguments (the first is the binary name).
+pub fn get_matches_from<I, T>(mut cmd: Command, args: I) -> ArgMatches
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = cmd.try_get_matches_from_mut(args).unwrap_or_else(|e| e.exit());
+    record(&cmd, &matches);
+    matches
+}
+
+/// Records what the application parsed itself. `cmd` must be the command `matches` came
+/// from, after parsing (`get_matches_mut`) or [`Command::build`]. Cheap no-op when
+/// telemetry is off.
+pub fn record(cmd: &Command, matches: &ArgMatches) {
+    #[cfg(feature = "telemetry")]
+    if let Some(rt) = crate::state::current() {
+        rt.record(cmd, matches);
+    }
+    #[cfg(not(feature = "telemetry"))]
+    let _ = (cmd, matches);
+}
+
+/// Emits an application-defined event inside the instrumented command running on this
+/// thread; it shares the envelope (`command`, `executionID`, …) of that command. `data`
+/// becomes `eventData` and must serialize to a JSON object. Outside an instrumented
+/// command, or with telemetry off, nothing happens.
+///
+/// ```
+/// cli_telemetry_runtime::emit("BuildStarted", &serde_json::json!({ "imagesCount": 2 }));
+/// ```
+pub fn emit<T: serde::Serialize + ?Sized>(event_type: &str, data: &T) {
+    #[cfg(feature = "telemetry")]
+    {
+        if !crate::state::maybe_active() {
+            return;
+        }
+        let Ok(serde_json::Value::Object(map)) = serde_json::to_value(data) else { return };
+        crate::state::with_current(|cmd| cmd.emit(event_type, map));
+    }
+    #[cfg(not(feature = "telemetry"))]
+    let _ = (event_type, data);
+}
+
+/// Records CommandExited with `code` for the instrumented command running on this thread,
+/// delivers pending events within the deadline, then exits the process with `code`:
+/// use it where the program would call [`std::process::exit`].
+pub fn exit(code: i32) -> ! {
+    #[cfg(feature = "telemetry")]
+    if let Some(active) = crate::state::take_current() {
+        active.end(code);
+    }
+    std::process::exit(code)
+}

@@ -1,0 +1,439 @@
+//! Configuration: what the application sets in code ([`Telemetry`]) and what the person
+//! running it sets in the environment (SPEC S-7, S-8, S-9, S-10).
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default flush deadline at process end: werf's export timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1300);
+/// Largest deadline accepted from `<PREFIX>_TELEMETRY_TIMEOUT_MS`; larger values are clamped.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The application's telemetry settings, made with [`Telemetry::builder`] and installed
+/// once at the start of `main`.
+///
+/// ```
+/// let telemetry = cli_telemetry_runtime::Telemetry::builder("werf")
+///     .env_prefix("WERF")
+///     .version("1.2.3")
+///     .endpoint("https://telemetry.example.com/v1/traces")
+///     .enabled_by_default(false)
+///     .group_channel_env("TRDL_USE_WERF_GROUP_CHANNEL");
+/// assert_eq!(telemetry.app_name(), "werf");
+/// // telemetry.install();  // in main
+/// ```
+#[derive(Clone, Debug)]
+pub struct Telemetry {
+    pub(crate) app: AppConfig,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct AppConfig {
+    pub name: String,
+    pub env_prefix: String,
+    pub version: String,
+    pub endpoint: String,
+    pub enabled_by_default: bool,
+    pub group_channel_env: Option<String>,
+    pub timeout: Duration,
+}
+
+impl Telemetry {
+    /// Starts the settings of the application called `name` (the root command's name; it
+    /// is also the OpenTelemetry `service.name`). The environment prefix defaults to `name`
+    /// upper-cased with every non-alphanumeric character replaced by `_`.
+    pub fn builder(name: impl Into<String>) -> Self {
+        let name = name.into();
+        let env_prefix = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+            .collect();
+        Telemetry {
+            app: AppConfig {
+                name,
+                env_prefix,
+                version: "unknown".into(),
+                endpoint: String::new(),
+                enabled_by_default: false,
+                group_channel_env: None,
+                timeout: DEFAULT_TIMEOUT,
+            },
+        }
+    }
+
+    /// Prefix of the environment variables (`<PREFIX>_TELEMETRY`, `<PREFIX>_TELEMETRY_LOG_FILE`, …).
+    pub fn env_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.app.env_prefix = prefix.into();
+        self
+    }
+
+    /// The application's version, sent as `attributes.version`. Usually
+    /// `env!("CARGO_PKG_VERSION")`.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.app.version = version.into();
+        self
+    }
+
+    /// The OTLP/HTTP traces endpoint (`https://…/v1/traces`). Users can override it with
+    /// `<PREFIX>_TELEMETRY_TRACE_URL`. Without an endpoint events are only logged.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.app.endpoint = url.into();
+        self
+    }
+
+    /// Whether telemetry is on when the user has set nothing (default: `false`).
+    pub fn enabled_by_default(mut self, on: bool) -> Self {
+        self.app.enabled_by_default = on;
+        self
+    }
+
+    /// Name of the environment variable whose value becomes `attributes.groupChannel`
+    /// (werf: `TRDL_USE_WERF_GROUP_CHANNEL`).
+    pub fn group_channel_env(mut self, var: impl Into<String>) -> Self {
+        self.app.group_channel_env = Some(var.into());
+        self
+    }
+
+    /// Deadline for delivering pending events when a command ends (default 1300 ms).
+    /// Users can override it with `<PREFIX>_TELEMETRY_TIMEOUT_MS`.
+    pub fn timeout(mut self, deadline: Duration) -> Self {
+        self.app.timeout = deadline.min(MAX_TIMEOUT);
+        self
+    }
+
+    /// The application name given to [`Telemetry::builder`].
+    pub fn app_name(&self) -> &str {
+        &self.app.name
+    }
+}
+
+impl AppConfig {
+    pub(crate) fn var(&self, suffix: &str) -> String {
+        format!("{}_TELEMETRY{}", self.env_prefix, suffix)
+    }
+}
+
+/// Which setting decided whether telemetry is on (SPEC S-7, S-14).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// `<PREFIX>_TELEMETRY` was set to a recognised value.
+    EnvVar {
+        /// The variable's name.
+        var: String,
+        /// Whether its value meant on.
+        on: bool,
+    },
+    /// `DO_NOT_TRACK` was set to a true value.
+    DoNotTrack,
+    /// `<PREFIX>_TELEMETRY_DEBUG` turned telemetry on in debug mode (print, never send).
+    Debug {
+        /// The variable's name.
+        var: String,
+    },
+    /// Nothing was set: the application's default applies.
+    AppDefault {
+        /// The default.
+        on: bool,
+    },
+    /// The crate was built without its `telemetry` feature.
+    CompiledOut,
+}
+
+/// A diagnostic about the environment: a value that was ignored, and why. Recorded in the
+/// log file; never printed outside debug mode. Holds variable names, never their values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// Severity (`"warn"`).
+    pub level: &'static str,
+    /// What was ignored and why.
+    pub message: String,
+}
+
+impl Note {
+    fn warn(message: String) -> Self {
+        Note { level: "warn", message }
+    }
+}
+
+/// Everything the environment decided, read once at [`Telemetry::install`].
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub enabled: bool,
+    pub decision: Decision,
+    pub debug: bool,
+    pub log_file: Option<PathBuf>,
+    pub endpoint: String,
+    pub timeout: Duration,
+    pub notes: Vec<Note>,
+}
+
+/// Read access to environment variables, so the rules can be tested without touching the
+/// process environment.
+pub(crate) trait Env {
+    fn var_os(&self, key: &str) -> Option<OsString>;
+    fn vars_os(&self) -> Vec<(OsString, OsString)>;
+}
+
+/// The real process environment.
+pub(crate) struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var_os(&self, key: &str) -> Option<OsString> {
+        std::env::var_os(key)
+    }
+    fn vars_os(&self) -> Vec<(OsString, OsString)> {
+        std::env::vars_os().collect()
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn var_os(&self, key: &str) -> Option<OsString> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| OsString::from(v))
+    }
+    fn vars_os(&self) -> Vec<(OsString, OsString)> {
+        self.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))).collect()
+    }
+}
+
+impl Env for Vec<(OsString, OsString)> {
+    fn var_os(&self, key: &str) -> Option<OsString> {
+        self.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+    fn vars_os(&self) -> Vec<(OsString, OsString)> {
+        self.clone()
+    }
+}
+
+/// Parses a boolean switch: 1/true/yes/on and 0/false/no/off, case-insensitive, surrounding
+/// white space ignored. Anything else (including non-UTF-8) is `None`.
+pub fn parse_switch(value: &OsStr) -> Option<bool> {
+    let s = value.to_str()?.trim();
+    const ON: [&str; 4] = ["1", "true", "yes", "on"];
+    const OFF: [&str; 4] = ["0", "false", "no", "off"];
+    if ON.iter().any(|v| s.eq_ignore_ascii_case(v)) {
+        Some(true)
+    } else if OFF.iter().any(|v| s.eq_ignore_ascii_case(v)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Reads a switch variable; an unrecognised value is ignored with a note.
+fn switch(env: &dyn Env, var: &str, notes: &mut Vec<Note>) -> Option<bool> {
+    let value = env.var_os(var)?;
+    let parsed = parse_switch(&value);
+    if parsed.is_none() {
+        notes.push(Note::warn(format!(
+            "{var} has a value that is neither on (1/true/yes/on) nor off (0/false/no/off); ignored as if unset"
+        )));
+    }
+    parsed
+}
+
+/// Only the variable that decides on/off is read; when off, nothing else is.
+pub(crate) fn decide(app: &AppConfig, env: &dyn Env, notes: &mut Vec<Note>) -> (bool, Decision, bool) {
+    let main_var = app.var("");
+    let debug_var = app.var("_DEBUG");
+    let explicit = switch(env, &main_var, notes);
+    let dnt = switch(env, "DO_NOT_TRACK", notes);
+    let debug = switch(env, &debug_var, notes).unwrap_or(false);
+    if dnt == Some(true) {
+        return (false, Decision::DoNotTrack, false);
+    }
+    if explicit == Some(false) {
+        return (false, Decision::EnvVar { var: main_var, on: false }, false);
+    }
+    if let Some(true) = explicit {
+        return (true, Decision::EnvVar { var: main_var, on: true }, debug);
+    }
+    if debug {
+        return (true, Decision::Debug { var: debug_var }, true);
+    }
+    (app.enabled_by_default, Decision::AppDefault { on: app.enabled_by_default }, false)
+}
+
+impl Settings {
+    pub(crate) fn from_env(app: &AppConfig, env: &dyn Env) -> Settings {
+        let mut notes = Vec::new();
+        let (enabled, decision, debug) = if cfg!(feature = "telemetry") {
+            decide(app, env, &mut notes)
+        } else {
+            (false, Decision::CompiledOut, false)
+        };
+        let mut settings = Settings {
+            enabled,
+            decision,
+            debug,
+            log_file: None,
+            endpoint: app.endpoint.clone(),
+            timeout: app.timeout,
+            notes,
+        };
+        if enabled {
+            settings.read_details(app, env);
+        }
+        settings
+    }
+
+    fn read_details(&mut self, app: &AppConfig, env: &dyn Env) {
+        let log_var = app.var("_LOG_FILE");
+        self.log_file = env.var_os(&log_var).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let url_var = app.var("_TRACE_URL");
+        match env.var_os(&url_var).map(OsString::into_string) {
+            Some(Ok(url)) if !url.trim().is_empty() => self.endpoint = url.trim().to_owned(),
+            Some(Ok(_)) => {}
+            Some(Err(_)) => self
+                .notes
+                .push(Note::warn(format!("{url_var} is not valid UTF-8; ignored"))),
+            None => {}
+        }
+        let timeout_var = app.var("_TIMEOUT_MS");
+        if let Some(value) = env.var_os(&timeout_var) {
+            match value.to_str().map(str::trim).and_then(|s| s.parse::<u64>().ok()) {
+                Some(ms) => {
+                    let wanted = Duration::from_millis(ms);
+                    if wanted > MAX_TIMEOUT {
+                        self.notes.push(Note::warn(format!(
+                            "{timeout_var} is above the maximum of {} ms; clamped",
+                            MAX_TIMEOUT.as_millis()
+                        )));
+                    }
+                    self.timeout = wanted.min(MAX_TIMEOUT);
+                }
+                None => self.notes.push(Note::warn(format!(
+                    "{timeout_var} is not a whole number of milliseconds; ignored"
+                ))),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(default_on: bool) -> AppConfig {
+        Telemetry::builder("werf").enabled_by_default(default_on).app
+    }
+
+    fn settings<const N: usize>(default_on: bool, env: [(&str, &str); N]) -> Settings {
+        Settings::from_env(&app(default_on), &env)
+    }
+
+    #[test]
+    fn switch_values() {
+        for on in ["1", "true", "TRUE", "Yes", "on", " on "] {
+            assert_eq!(parse_switch(OsStr::new(on)), Some(true), "{on}");
+        }
+        for off in ["0", "false", "No", "OFF"] {
+            assert_eq!(parse_switch(OsStr::new(off)), Some(false), "{off}");
+        }
+        for junk in ["", "maybe", "2", "enable", "truee"] {
+            assert_eq!(parse_switch(OsStr::new(junk)), None, "{junk}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_switch_is_ignored() {
+        use std::os::unix::ffi::OsStringExt;
+        assert_eq!(parse_switch(&OsString::from_vec(vec![0x31, 0xff])), None);
+    }
+
+    #[test]
+    fn app_default_applies_when_nothing_is_set() {
+        let s = settings(false, []);
+        assert!(!s.enabled);
+        assert_eq!(s.decision, Decision::AppDefault { on: false });
+        let s = settings(true, []);
+        assert!(s.enabled);
+        assert_eq!(s.decision, Decision::AppDefault { on: true });
+    }
+
+    #[test]
+    fn env_var_switches_on_and_off() {
+        let s = settings(false, [("WERF_TELEMETRY", "1")]);
+        assert!(s.enabled && !s.debug);
+        assert_eq!(s.decision, Decision::EnvVar { var: "WERF_TELEMETRY".into(), on: true });
+        let s = settings(true, [("WERF_TELEMETRY", "off")]);
+        assert!(!s.enabled);
+        assert_eq!(s.decision, Decision::EnvVar { var: "WERF_TELEMETRY".into(), on: false });
+    }
+
+    #[test]
+    fn do_not_track_wins_over_on() {
+        let s = settings(true, [("WERF_TELEMETRY", "1"), ("DO_NOT_TRACK", "1")]);
+        assert!(!s.enabled);
+        assert_eq!(s.decision, Decision::DoNotTrack);
+        // DO_NOT_TRACK=0 is not a request to track, and not a request to stop either.
+        let s = settings(false, [("WERF_TELEMETRY", "1"), ("DO_NOT_TRACK", "0")]);
+        assert!(s.enabled);
+    }
+
+    #[test]
+    fn explicit_off_wins_over_debug() {
+        let s = settings(false, [("WERF_TELEMETRY", "0"), ("WERF_TELEMETRY_DEBUG", "1")]);
+        assert!(!s.enabled);
+    }
+
+    #[test]
+    fn debug_alone_turns_on_print_only_mode() {
+        let s = settings(false, [("WERF_TELEMETRY_DEBUG", "yes")]);
+        assert!(s.enabled && s.debug);
+        assert_eq!(s.decision, Decision::Debug { var: "WERF_TELEMETRY_DEBUG".into() });
+    }
+
+    #[test]
+    fn unknown_value_is_ignored_with_a_note_and_no_value_leak() {
+        let s = settings(true, [("WERF_TELEMETRY", "s3cr3t-maybe")]);
+        assert!(s.enabled, "ignored as if unset: the default (on) applies");
+        assert_eq!(s.decision, Decision::AppDefault { on: true });
+        assert_eq!(s.notes.len(), 1);
+        assert!(s.notes[0].message.contains("WERF_TELEMETRY"));
+        assert!(!s.notes[0].message.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn off_reads_no_details() {
+        let s = settings(false, [("WERF_TELEMETRY_LOG_FILE", "/tmp/x"), ("WERF_TELEMETRY_TIMEOUT_MS", "junk")]);
+        assert!(s.log_file.is_none());
+        assert!(s.notes.is_empty());
+    }
+
+    #[test]
+    fn details_log_file_url_timeout() {
+        let s = settings(
+            false,
+            [
+                ("WERF_TELEMETRY", "1"),
+                ("WERF_TELEMETRY_LOG_FILE", "/tmp/t.log"),
+                ("WERF_TELEMETRY_TRACE_URL", " http://127.0.0.1:4318/v1/traces "),
+                ("WERF_TELEMETRY_TIMEOUT_MS", "250"),
+            ],
+        );
+        assert_eq!(s.log_file, Some(PathBuf::from("/tmp/t.log")));
+        assert_eq!(s.endpoint, "http://127.0.0.1:4318/v1/traces");
+        assert_eq!(s.timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn absurd_timeouts_are_defined() {
+        let s = settings(false, [("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_TIMEOUT_MS", "0")]);
+        assert_eq!(s.timeout, Duration::ZERO);
+        let s = settings(false, [("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_TIMEOUT_MS", "1000000000000")]);
+        assert_eq!(s.timeout, MAX_TIMEOUT);
+        assert_eq!(s.notes.len(), 1);
+        let s = settings(false, [("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_TIMEOUT_MS", "-5")]);
+        assert_eq!(s.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(s.notes.len(), 1);
+    }
+
+    #[test]
+    fn default_prefix_is_derived_from_the_name() {
+        assert_eq!(Telemetry::builder("my-tool").app.var(""), "MY_TOOL_TELEMETRY");
+        assert_eq!(Telemetry::builder("werf").env_prefix("W").app.var("_DEBUG"), "W_TELEMETRY_DEBUG");
+    }
+}

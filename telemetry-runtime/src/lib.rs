@@ -1,0 +1,51 @@
+//! Runtime of [cli-telemetry](https://docs.rs/cli-telemetry): configuration, events,
+//! project id, log file, background sender and test harness.
+//!
+//! Applications depend on the `cli-telemetry` crate, which re-exports everything here
+//! together with the `#[instrument_command]` attribute. See ARCHITECTURE.md for how an
+//! event flows through these modules.
+//!
+//! ```
+//! use cli_telemetry_runtime::Telemetry;
+//!
+//! let on = Telemetry::builder("werf")
+//!     .env_prefix("WERF")
+//!     .version("1.2.3")
+//!     .endpoint("https://telemetry.example.com/v1/traces")
+//!     .install();
+//! // Off unless WERF_TELEMETRY=1 (the app's default here is off).
+//! # let _ = on;
+//! ```
+#![warn(missing_docs)]
+
+mod api;
+mod attributes;
+mod config;
+mod event;
+mod exit;
+mod invocation;
+mod logfile;
+pub mod testing;
+
+#[cfg(feature = "telemetry")]
+mod otlp;
+#[cfg(feature = "telemetry")]
+mod project;
+#[cfg(feature = "telemetry")]
+mod sender;
+#[cfg(feature = "telemetry")]
+mod state;
+#[cfg(feature = "telemetry")]
+mod transport;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use api::{emit, exit, get_matches, get_matches_from, is_enabled, parse, parse_from, record, try_parse_from};
+pub use attributes::{go_arch, go_os};
+pub use config::{parse_switch, Decision, Note, Telemetry, DEFAULT_TIMEOUT, MAX_TIMEOUT};
+pub use event::{Attributes, Event, OptionUsage, COMMAND_EXITED, COMMAND_STARTED, SCHEMA_VERSION};
+pub use exit::{ErrorExitCode, ExitStatus};
+#[cfg(feature = "telemetry")]
+pub use project::project_id_from_url;
