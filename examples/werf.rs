@@ -1,1 +1,202 @@
-fn main() {}
+//! mini-werf: a small imitation of werf's command tree, instrumented with cli-telemetry.
+//!
+//! ```text
+//! WERF_TELEMETRY=1 WERF_TELEMETRY_DEBUG=1 cargo run --example werf -- -vv converge --repo x --set a=1
+//! ```
+//!
+//! Telemetry is off by default (as werf's doc says of werf); `WERF_TELEMETRY=1` turns it
+//! on. The default endpoint never resolves; `WERF_TELEMETRY_TRACE_URL` points elsewhere.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use cli_telemetry::{instrument_command, Telemetry};
+
+#[derive(Parser, Debug)]
+#[command(name = "werf", version, about = "mini-werf: cli-telemetry's example application")]
+struct Cli {
+    /// Project directory.
+    #[arg(long, global = true, env = "WERF_DIR")]
+    dir: Option<String>,
+    /// More output (repeatable).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build and deploy.
+    Converge(ConvergeArgs),
+    /// Build images.
+    Build(BuildArgs),
+    /// Helm commands.
+    Helm {
+        #[command(subcommand)]
+        command: Helm,
+    },
+    /// Run a command in the cluster and return its exit code.
+    KubeRun {
+        #[arg(long)]
+        exit_code: u8,
+    },
+    /// Print the version.
+    Version,
+    /// Telemetry settings of this installation.
+    Telemetry {
+        #[command(subcommand)]
+        command: TelemetryCommand,
+    },
+    /// Panics (for testing).
+    #[command(hide = true)]
+    DebugPanic,
+}
+
+#[derive(Args, Debug)]
+struct ConvergeArgs {
+    /// Container registry repository.
+    #[arg(long, env = "WERF_REPO")]
+    repo: String,
+    /// Environment name.
+    #[arg(long, env = "WERF_ENV")]
+    env: Option<String>,
+    /// Helm values (repeatable).
+    #[arg(long, value_name = "KEY=VAL")]
+    set: Vec<String>,
+    /// Development mode.
+    #[arg(long, env = "WERF_DEV")]
+    dev: bool,
+    /// Parallel tasks limit.
+    #[arg(long, default_value_t = 5)]
+    parallel_tasks_limit: u32,
+}
+
+#[derive(Args, Debug)]
+struct BuildArgs {
+    /// Container registry repository.
+    #[arg(long, env = "WERF_REPO")]
+    repo: Option<String>,
+    /// Images to build (all when none).
+    images: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Helm {
+    /// Show a release.
+    GetRelease {
+        #[arg(long)]
+        namespace: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TelemetryCommand {
+    /// Whether telemetry is on, and why.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// werf's errors.
+#[derive(Debug)]
+struct WerfError(String);
+
+impl std::fmt::Display for WerfError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[instrument_command]
+fn converge(args: &ConvergeArgs) -> Result<(), WerfError> {
+    println!("converge: deploying {} task(s) in parallel", args.parallel_tasks_limit);
+    Ok(())
+}
+
+#[instrument_command]
+async fn build(args: &BuildArgs) -> Result<(), WerfError> {
+    let started = Instant::now();
+    let images = args.images.len().max(1);
+    cli_telemetry::emit("BuildStarted", &serde_json::json!({ "imagesCount": images }));
+    println!("build: {images} image(s) built");
+    cli_telemetry::emit(
+        "BuildFinished",
+        &serde_json::json!({
+            "durationMs": started.elapsed().as_millis() as u64,
+            "success": true,
+            "imagesCount": images,
+        }),
+    );
+    Ok(())
+}
+
+#[instrument_command]
+fn helm_get_release(namespace: &str) {
+    println!("helm get-release: release found in namespace of {} chars", namespace.len());
+}
+
+#[instrument_command]
+fn kube_run(exit_code: u8) -> ExitCode {
+    println!("kube-run: command exited with {exit_code}");
+    ExitCode::from(exit_code)
+}
+
+#[instrument_command]
+fn debug_panic() {
+    panic!("debug-panic: this command always panics");
+}
+
+fn main() -> ExitCode {
+    Telemetry::builder("werf")
+        .env_prefix("WERF")
+        .version(env!("CARGO_PKG_VERSION"))
+        .endpoint("https://telemetry.invalid/v1/traces")
+        .enabled_by_default(false)
+        .group_channel_env("TRDL_USE_WERF_GROUP_CHANNEL")
+        .install();
+    let cli: Cli = cli_telemetry::parse();
+    let result = match &cli.command {
+        Command::Converge(args) => converge(args),
+        Command::Build(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().expect("tokio runtime");
+            runtime.block_on(build(args))
+        }
+        Command::Helm { command: Helm::GetRelease { namespace } } => {
+            helm_get_release(namespace);
+            Ok(())
+        }
+        Command::KubeRun { exit_code } => return kube_run(*exit_code),
+        Command::Version => {
+            println!("werf v{}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Telemetry { command: TelemetryCommand::Status { json } } => {
+            println!("{}", telemetry_status(*json));
+            Ok(())
+        }
+        Command::DebugPanic => {
+            debug_panic();
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn telemetry_status(json: bool) -> String {
+    let on = cli_telemetry::is_enabled();
+    if json {
+        serde_json::json!({ "enabled": on }).to_string()
+    } else {
+        format!("telemetry: {}", if on { "on" } else { "off" })
+    }
+}

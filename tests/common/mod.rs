@@ -1,0 +1,216 @@
+//! Shared pieces of the black-box tests: the built mini-werf, a loopback OTLP receiver,
+//! log-file reading.
+#![allow(dead_code)] // each test file uses a part
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Path of the built example, building it (once per test binary) if needed.
+pub fn werf_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test exe");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--example", "werf"])
+            .args(if profile_dir.ends_with("release") { &["--release"][..] } else { &[][..] })
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build --example werf");
+        assert!(status.success(), "building the example failed");
+        let bin = profile_dir.join("examples").join(format!("werf{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.exists(), "{} missing", bin.display());
+        bin
+    })
+}
+
+/// A run of the mini-werf with a clean environment: only what the test sets.
+pub struct Run {
+    cmd: Command,
+}
+
+pub fn werf(args: &[&str]) -> Run {
+    let mut cmd = Command::new(werf_bin());
+    cmd.args(args).env_clear().stdin(Stdio::null());
+    for keep in ["PATH", "HOME", "RUST_BACKTRACE"] {
+        if let Some(v) = std::env::var_os(keep) {
+            cmd.env(keep, v);
+        }
+    }
+    Run { cmd }
+}
+
+impl Run {
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Telemetry on, sending to `url`, logging to `log`.
+    pub fn telemetry(self, url: &str, log: &Path) -> Self {
+        self.env("WERF_TELEMETRY", "1").env("WERF_TELEMETRY_TRACE_URL", url).env("WERF_TELEMETRY_LOG_FILE", log)
+    }
+
+    pub fn run(mut self) -> Finished {
+        let start = Instant::now();
+        let output = self.cmd.output().expect("run werf");
+        Finished { output, elapsed: start.elapsed() }
+    }
+}
+
+pub struct Finished {
+    pub output: Output,
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+    /// Same stdout, stderr and exit status as `other`.
+    pub fn assert_same_as(&self, other: &Finished, what: &str) {
+        assert_eq!(self.stdout(), other.stdout(), "{what}: stdout differs");
+        assert_eq!(self.stderr(), other.stderr(), "{what}: stderr differs");
+        assert_eq!(self.output.status.code(), other.output.status.code(), "{what}: exit code differs");
+    }
+}
+
+/// How the loopback receiver answers.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    /// Answer with this status at once.
+    Status(u16),
+    /// Answer 200 after this delay.
+    Delay(Duration),
+    /// Accept connections, read, never answer.
+    BlackHole,
+}
+
+/// An OTLP/HTTP receiver on 127.0.0.1 that records request bodies.
+pub struct Receiver {
+    pub addr: SocketAddr,
+    bodies: Arc<Mutex<Vec<Vec<u8>>>>,
+    paths: Arc<Mutex<Vec<String>>>,
+}
+
+impl Receiver {
+    pub fn start(mode: Mode) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().unwrap();
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let paths = Arc::new(Mutex::new(Vec::new()));
+        let (b, p) = (bodies.clone(), paths.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (b, p) = (b.clone(), p.clone());
+                std::thread::spawn(move || serve(stream, mode, b, p));
+            }
+        });
+        Receiver { addr, bodies, paths }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/v1/traces", self.addr)
+    }
+
+    pub fn bodies(&self) -> Vec<Vec<u8>> {
+        self.bodies.lock().unwrap().clone()
+    }
+
+    pub fn paths(&self) -> Vec<String> {
+        self.paths.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until `n` bodies have arrived.
+    pub fn wait_for(&self, n: usize, limit: Duration) -> Vec<Vec<u8>> {
+        let start = Instant::now();
+        while self.bodies.lock().unwrap().len() < n && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.bodies()
+    }
+}
+
+fn serve(stream: TcpStream, mode: Mode, bodies: Arc<Mutex<Vec<Vec<u8>>>>, paths: Arc<Mutex<Vec<String>>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+    let mut writer = match stream.try_clone() {
+        Ok(w) => w,
+        Err(_) => return,
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = request_line.split_whitespace().nth(1).unwrap_or("").to_owned();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let status = match mode {
+            Mode::Status(s) => s,
+            Mode::Delay(d) => {
+                std::thread::sleep(d);
+                200
+            }
+            Mode::BlackHole => {
+                bodies.lock().unwrap().push(body);
+                std::thread::sleep(Duration::from_secs(30));
+                return;
+            }
+        };
+        bodies.lock().unwrap().push(body);
+        paths.lock().unwrap().push(path);
+        let response = format!("HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}");
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// A port on 127.0.0.1 where nothing listens.
+pub fn refused_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("http://127.0.0.1:{port}/v1/traces")
+}
+
+pub fn read_log(path: &Path) -> cli_telemetry::testing::Log {
+    cli_telemetry::testing::read_log(path).unwrap_or_default()
+}
