@@ -244,3 +244,31 @@ impl<T: ?Sized> ViaAny for Probe<'_, T> {
         0
     }
 }
+
+/// Entry points for fuzzers and property tests (SPEC R-4). Not a public API.
+pub mod fuzz {
+    use std::ffi::OsString;
+
+    /// Evaluates every environment rule (switches, DO_NOT_TRACK, debug, log file, endpoint,
+    /// timeout, extra attributes, CI detection) against `vars` for an app called `app`;
+    /// returns whether telemetry would be on, and the rendered attributes.
+    pub fn evaluate_env(app: &str, default_on: bool, vars: Vec<(OsString, OsString)>) -> (bool, String) {
+        let app = crate::config::Telemetry::builder(app).enabled_by_default(default_on).app;
+        let settings = crate::config::Settings::from_env(&app, &vars);
+        let mut notes = settings.notes.clone();
+        let attributes = crate::attributes::detect(&app, &vars, &mut notes);
+        (settings.enabled, serde_json::to_string(&attributes).unwrap_or_default())
+    }
+
+    /// Normalizes a git remote URL to `(host, path)` (SPEC S-5).
+    #[cfg(feature = "telemetry")]
+    pub fn normalize_origin(url: &str) -> Option<(String, String)> {
+        crate::project::normalize(url)
+    }
+
+    /// Reads `remote.origin.url` from git config text.
+    #[cfg(feature = "telemetry")]
+    pub fn origin_from_config(text: &str) -> Option<String> {
+        crate::project::remote_url(text, "origin")
+    }
+}
