@@ -14,7 +14,11 @@ use clap::{Args, Parser, Subcommand};
 use cli_telemetry::{instrument_command, Telemetry};
 
 #[derive(Parser, Debug)]
-#[command(name = "werf", version, about = "mini-werf: cli-telemetry's example application")]
+#[command(
+    name = "werf",
+    version,
+    about = "mini-werf: cli-telemetry's example application"
+)]
 struct Cli {
     /// Project directory.
     #[arg(long, global = true, env = "WERF_DIR")]
@@ -113,7 +117,10 @@ impl std::fmt::Display for WerfError {
 
 #[instrument_command]
 fn converge(args: &ConvergeArgs) -> Result<(), WerfError> {
-    println!("converge: deploying {} task(s) in parallel", args.parallel_tasks_limit);
+    println!(
+        "converge: deploying {} task(s) in parallel",
+        args.parallel_tasks_limit
+    );
     Ok(())
 }
 
@@ -121,7 +128,10 @@ fn converge(args: &ConvergeArgs) -> Result<(), WerfError> {
 async fn build(args: &BuildArgs) -> Result<(), WerfError> {
     let started = Instant::now();
     let images = args.images.len().max(1);
-    cli_telemetry::emit("BuildStarted", &serde_json::json!({ "imagesCount": images }));
+    cli_telemetry::emit(
+        "BuildStarted",
+        &serde_json::json!({ "imagesCount": images }),
+    );
     println!("build: {images} image(s) built");
     cli_telemetry::emit(
         "BuildFinished",
@@ -136,7 +146,10 @@ async fn build(args: &BuildArgs) -> Result<(), WerfError> {
 
 #[instrument_command]
 fn helm_get_release(namespace: &str) {
-    println!("helm get-release: release found in namespace of {} chars", namespace.len());
+    println!(
+        "helm get-release: release found in namespace of {} chars",
+        namespace.len()
+    );
 }
 
 #[instrument_command]
@@ -162,10 +175,14 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Converge(args) => converge(args),
         Command::Build(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().build().expect("tokio runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("tokio runtime");
             runtime.block_on(build(args))
         }
-        Command::Helm { command: Helm::GetRelease { namespace } } => {
+        Command::Helm {
+            command: Helm::GetRelease { namespace },
+        } => {
             helm_get_release(namespace);
             Ok(())
         }
@@ -174,8 +191,10 @@ fn main() -> ExitCode {
             println!("werf v{}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        Command::Telemetry { command: TelemetryCommand::Status { json } } => {
-            println!("{}", telemetry_status(*json));
+        Command::Telemetry {
+            command: TelemetryCommand::Status { json },
+        } => {
+            cli_telemetry::print_status(*json);
             Ok(())
         }
         Command::DebugPanic => {
@@ -189,14 +208,5 @@ fn main() -> ExitCode {
             eprintln!("Error: {err}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn telemetry_status(json: bool) -> String {
-    let on = cli_telemetry::is_enabled();
-    if json {
-        serde_json::json!({ "enabled": on }).to_string()
-    } else {
-        format!("telemetry: {}", if on { "on" } else { "off" })
     }
 }

@@ -1,6 +1,7 @@
 //! Endpoint faults never change the command (SPEC R-1, S-9): same stdout, stderr and exit
 //! code as with telemetry off, and the process ends within the deadline (plus generous
 //! slack: precise timings are the benchmark's job). Each failure is recorded in the log.
+#![cfg(feature = "telemetry")]
 
 mod common;
 
@@ -28,23 +29,37 @@ fn check(url: &str, what: &str) -> cli_telemetry::testing::Log {
         run.elapsed
     );
     let parsed = common::read_log(&log);
-    assert_eq!(parsed.events.events().len(), 2, "{what}: both events are logged whatever happens to delivery");
+    assert_eq!(
+        parsed.events.events().len(),
+        2,
+        "{what}: both events are logged whatever happens to delivery"
+    );
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(!text.contains(url), "{what}: the endpoint URL must not be logged");
+    assert!(
+        !text.contains(url),
+        "{what}: the endpoint URL must not be logged"
+    );
     parsed
 }
 
 fn failure_reasons(log: &cli_telemetry::testing::Log) -> Vec<String> {
     log.diagnostics
         .iter()
-        .filter_map(|d| d.get("error").or_else(|| d.get("httpStatus")).map(|v| v.to_string()))
+        .filter_map(|d| {
+            d.get("error")
+                .or_else(|| d.get("httpStatus"))
+                .map(|v| v.to_string())
+        })
         .collect()
 }
 
 #[test]
 fn connection_refused() {
     let log = check(&common::refused_url(), "refused");
-    assert_eq!(failure_reasons(&log), ["\"connection refused\"", "\"connection refused\""]);
+    assert_eq!(
+        failure_reasons(&log),
+        ["\"connection refused\"", "\"connection refused\""]
+    );
 }
 
 #[test]
@@ -59,7 +74,11 @@ fn black_hole() {
 fn slow_endpoint() {
     let receiver = Receiver::start(Mode::Delay(Duration::from_secs(5)));
     let log = check(&receiver.url(), "slow");
-    assert_eq!(log.diagnostics_containing("left undelivered at the deadline").len(), 2);
+    assert_eq!(
+        log.diagnostics_containing("left undelivered at the deadline")
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -67,7 +86,10 @@ fn server_errors_and_throttling() {
     for status in [500, 503, 429, 404] {
         let receiver = Receiver::start(Mode::Status(status));
         let log = check(&receiver.url(), &format!("status {status}"));
-        assert_eq!(failure_reasons(&log), [status.to_string(), status.to_string()]);
+        assert_eq!(
+            failure_reasons(&log),
+            [status.to_string(), status.to_string()]
+        );
     }
 }
 
@@ -84,11 +106,21 @@ fn malformed_and_non_http_urls() {
     for (url, reason) in [
         ("http://exa mple.com/v1/traces", "endpoint URL is malformed"),
         ("http://", "endpoint URL is malformed"),
-        ("ftp://127.0.0.1/v1/traces", "endpoint URL scheme is not http or https"),
-        ("file:///etc/passwd", "endpoint URL scheme is not http or https"),
+        (
+            "ftp://127.0.0.1/v1/traces",
+            "endpoint URL scheme is not http or https",
+        ),
+        (
+            "file:///etc/passwd",
+            "endpoint URL scheme is not http or https",
+        ),
     ] {
         let log = check(url, url);
-        assert_eq!(failure_reasons(&log), [format!("{reason:?}"), format!("{reason:?}")], "{url}");
+        assert_eq!(
+            failure_reasons(&log),
+            [format!("{reason:?}"), format!("{reason:?}")],
+            "{url}"
+        );
     }
 }
 
@@ -97,9 +129,19 @@ fn a_shorter_deadline_is_honoured() {
     let receiver = Receiver::start(Mode::BlackHole);
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("t.log");
-    let run = werf(ARGS).telemetry(&receiver.url(), &log).env("WERF_TELEMETRY_TIMEOUT_MS", "200").run();
+    let run = werf(ARGS)
+        .telemetry(&receiver.url(), &log)
+        .env("WERF_TELEMETRY_TIMEOUT_MS", "200")
+        .run();
     run.assert_same_as(&baseline(), "deadline 200 ms");
-    assert!(run.elapsed < Duration::from_millis(200) + SLACK, "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_millis(200) + SLACK,
+        "took {:?}",
+        run.elapsed
+    );
     let parsed = common::read_log(&log);
-    assert_eq!(parsed.diagnostics_containing("left undelivered")[0]["deadlineMs"], 200);
+    assert_eq!(
+        parsed.diagnostics_containing("left undelivered")[0]["deadlineMs"],
+        200
+    );
 }

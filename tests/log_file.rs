@@ -1,5 +1,6 @@
 //! The log file and the on/off switches, seen from outside: the built mini-werf, a real
 //! log file, a loopback receiver (SPEC S-7, S-10).
+#![cfg(feature = "telemetry")]
 
 mod common;
 
@@ -8,17 +9,27 @@ use cli_telemetry::OptionUsage;
 use common::{werf, Mode, Receiver};
 
 fn usage(name: &str, as_cli: bool, as_env: bool, count: u64) -> OptionUsage {
-    OptionUsage { name: name.into(), as_cli, as_env, count }
+    OptionUsage {
+        name: name.into(),
+        as_cli,
+        as_env,
+        count,
+    }
 }
 
-const CONVERGE: &[&str] = &["-vv", "converge", "--repo", "x", "--set", "a=1", "--set", "b=2"];
+const CONVERGE: &[&str] = &[
+    "-vv", "converge", "--repo", "x", "--set", "a=1", "--set", "b=2",
+];
 
 #[test]
 fn converge_writes_started_and_exited_with_true_option_usage() {
     let receiver = Receiver::start(Mode::Status(200));
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("telemetry.log");
-    let run = werf(CONVERGE).env("WERF_ENV", "prod").telemetry(&receiver.url(), &log).run();
+    let run = werf(CONVERGE)
+        .env("WERF_ENV", "prod")
+        .telemetry(&receiver.url(), &log)
+        .run();
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
     assert_eq!(run.stderr(), "");
 
@@ -39,7 +50,10 @@ fn converge_writes_started_and_exited_with_true_option_usage() {
     assert!(events[1].duration_ms().is_some());
     assert!(events[0].ts <= events[1].ts);
     assert_eq!(events[0].attributes.version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(events[0].attributes.os, cli_telemetry::go_os(std::env::consts::OS));
+    assert_eq!(
+        events[0].attributes.os,
+        cli_telemetry::go_os(std::env::consts::OS)
+    );
     // Every line is an event or a diagnostic; the two events were delivered.
     assert_eq!(parsed.diagnostics_containing("event delivered").len(), 2);
     // Values never reach the file.
@@ -57,10 +71,20 @@ fn log_file_is_created_with_mode_0600_and_appended() {
     let log = dir.path().join("t.log");
     let url = common::refused_url();
     werf(&["version"]).telemetry(&url, &log).run();
-    assert!(!log.exists(), "`version` is not instrumented: no event, no file");
-    werf(&["helm", "get-release", "--namespace", "ns"]).telemetry(&url, &log).run();
-    werf(&["helm", "get-release", "--namespace", "ns"]).telemetry(&url, &log).run();
-    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(
+        !log.exists(),
+        "`version` is not instrumented: no event, no file"
+    );
+    werf(&["helm", "get-release", "--namespace", "ns"])
+        .telemetry(&url, &log)
+        .run();
+    werf(&["helm", "get-release", "--namespace", "ns"])
+        .telemetry(&url, &log)
+        .run();
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let parsed = common::read_log(&log);
     assert_eq!(parsed.events.events().len(), 4);
     assert_eq!(parsed.events.events()[0].command, "werf helm get-release");
@@ -82,7 +106,10 @@ fn switched_off_creates_no_file_and_prints_the_same() {
         assert!(!log.exists(), "{var}={value} created the log file");
     }
     // Not set at all: the mini-werf's default is off.
-    let run = werf(CONVERGE).env("WERF_ENV", "prod").env("WERF_TELEMETRY_LOG_FILE", &log).run();
+    let run = werf(CONVERGE)
+        .env("WERF_ENV", "prod")
+        .env("WERF_TELEMETRY_LOG_FILE", &log)
+        .run();
     run.assert_same_as(&baseline, "unset");
     assert!(!log.exists());
 }

@@ -1,6 +1,7 @@
 //! Delivery as OTLP/HTTP JSON spans (SPEC S-8): what the loopback receiver gets decodes with
 //! the official protobuf JSON mapping (the `opentelemetry-proto` crate) and equals the
 //! log file's events.
+#![cfg(feature = "telemetry")]
 
 mod common;
 
@@ -13,7 +14,12 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
 fn decode(body: &[u8]) -> ExportTraceServiceRequest {
-    serde_json::from_slice(body).unwrap_or_else(|e| panic!("not an ExportTraceServiceRequest: {e}\n{}", String::from_utf8_lossy(body)))
+    serde_json::from_slice(body).unwrap_or_else(|e| {
+        panic!(
+            "not an ExportTraceServiceRequest: {e}\n{}",
+            String::from_utf8_lossy(body)
+        )
+    })
 }
 
 fn attr<'a>(span: &'a Span, key: &str) -> &'a Any {
@@ -46,9 +52,11 @@ fn event_of(span: &Span) -> Event {
         execution_id: string(span, "executionID"),
         project_id: string(span, "projectID"),
         command: string(span, "command"),
-        attributes: serde_json::from_str(&string(span, "attributes")).expect("attributes is a JSON string"),
+        attributes: serde_json::from_str(&string(span, "attributes"))
+            .expect("attributes is a JSON string"),
         event_type: string(span, "eventType"),
-        event_data: serde_json::from_str(&string(span, "eventData")).expect("eventData is a JSON string"),
+        event_data: serde_json::from_str(&string(span, "eventData"))
+            .expect("eventData is a JSON string"),
         schema_version: int(span, "schemaVersion") as u32,
     }
 }
@@ -74,8 +82,15 @@ fn received_spans_equal_the_logged_events() {
         let request = decode(body);
         for rs in &request.resource_spans {
             let resource = rs.resource.as_ref().expect("resource");
-            let service = resource.attributes.iter().find(|kv| kv.key == "service.name").expect("service.name");
-            assert_eq!(service.value.as_ref().and_then(|v| v.value.as_ref()), Some(&Any::StringValue("werf".into())));
+            let service = resource
+                .attributes
+                .iter()
+                .find(|kv| kv.key == "service.name")
+                .expect("service.name");
+            assert_eq!(
+                service.value.as_ref().and_then(|v| v.value.as_ref()),
+                Some(&Any::StringValue("werf".into()))
+            );
             for ss in &rs.scope_spans {
                 for span in &ss.spans {
                     assert_eq!(span.trace_id.len(), 16);
@@ -93,7 +108,10 @@ fn received_spans_equal_the_logged_events() {
     assert_eq!(attrs.group_channel.as_deref(), Some("2 stable"));
     assert_eq!(attrs.ci, Some(true));
     assert_eq!(attrs.ci_name.as_deref(), Some("gitlab"));
-    assert_eq!(attrs.extra.get("team").map(String::as_str), Some("platform"));
+    assert_eq!(
+        attrs.extra.get("team").map(String::as_str),
+        Some("platform")
+    );
     // All spans of the run share one trace.
     let traces: std::collections::HashSet<_> = bodies
         .iter()
@@ -110,12 +128,21 @@ fn short_command_sends_both_events_in_one_request() {
     let receiver = Receiver::start(Mode::Status(200));
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("t.log");
-    let run = werf(&["helm", "get-release", "--namespace", "n"]).telemetry(&receiver.url(), &log).run();
+    let run = werf(&["helm", "get-release", "--namespace", "n"])
+        .telemetry(&receiver.url(), &log)
+        .run();
     assert_eq!(run.code(), Some(0));
     let bodies = receiver.wait_for(1, Duration::from_secs(5));
     let spans: usize = bodies
         .iter()
-        .map(|b| decode(b).resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum::<usize>())
+        .map(|b| {
+            decode(b)
+                .resource_spans
+                .iter()
+                .flat_map(|rs| &rs.scope_spans)
+                .map(|ss| ss.spans.len())
+                .sum::<usize>()
+        })
         .sum();
     assert_eq!(spans, 2);
     // The HTTP client is built while the (short) command runs, so both events usually
@@ -125,11 +152,17 @@ fn short_command_sends_both_events_in_one_request() {
 
 #[test]
 fn delivery_outcomes_are_logged_per_event() {
-    for (status, message) in [(200, "event delivered"), (500, "event rejected by the endpoint"), (429, "event rejected by the endpoint")] {
+    for (status, message) in [
+        (200, "event delivered"),
+        (500, "event rejected by the endpoint"),
+        (429, "event rejected by the endpoint"),
+    ] {
         let receiver = Receiver::start(Mode::Status(status));
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("t.log");
-        werf(&["kube-run", "--exit-code", "0"]).telemetry(&receiver.url(), &log).run();
+        werf(&["kube-run", "--exit-code", "0"])
+            .telemetry(&receiver.url(), &log)
+            .run();
         let parsed = common::read_log(&log);
         let lines = parsed.diagnostics_containing(message);
         assert_eq!(lines.len(), 2, "status {status}: {:?}", parsed.diagnostics);

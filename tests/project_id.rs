@@ -1,5 +1,6 @@
 //! projectID from the git repository around the working directory (SPEC S-5), in real
 //! repositories made by the test.
+#![cfg(feature = "telemetry")]
 
 mod common;
 
@@ -18,7 +19,11 @@ fn git(dir: &Path, args: &[&str]) {
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The projectID the mini-werf reports when run in `dir`.
@@ -32,7 +37,12 @@ fn project_id_in(dir: &Path) -> String {
         .run();
     assert_eq!(run.code(), Some(0));
     let parsed = common::read_log(&log);
-    let ids: Vec<_> = parsed.events.events().iter().map(|e| e.project_id.clone()).collect();
+    let ids: Vec<_> = parsed
+        .events
+        .events()
+        .iter()
+        .map(|e| e.project_id.clone())
+        .collect();
     assert_eq!(ids.len(), 2);
     assert_eq!(ids[0], ids[1]);
     let text = std::fs::read_to_string(&log).unwrap();
@@ -69,10 +79,26 @@ fn every_fixture_origin_from_a_subdirectory() {
 fn worktree_uses_the_main_repository_origin() {
     let (url, expected) = fixture_rows()[0];
     let repo = repo_with_origin(url);
-    git(repo.path(), &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "init"]);
+    git(
+        repo.path(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "init",
+        ],
+    );
     let wt_parent = tempfile::tempdir().unwrap();
     let wt = wt_parent.path().join("wt");
-    git(repo.path(), &["worktree", "add", "-q", wt.to_str().unwrap()]);
+    git(
+        repo.path(),
+        &["worktree", "add", "-q", wt.to_str().unwrap()],
+    );
     assert!(wt.join(".git").is_file());
     assert_eq!(project_id_in(&wt), expected.trim());
 }
@@ -92,7 +118,15 @@ fn no_repository_no_origin_unparsable_origin() {
     assert_eq!(project_id_in(plain.path()), "");
     let no_origin = tempfile::tempdir().unwrap();
     git(no_origin.path(), &["init", "-q"]);
-    git(no_origin.path(), &["remote", "add", "upstream", "https://github.com/user/repository"]);
+    git(
+        no_origin.path(),
+        &[
+            "remote",
+            "add",
+            "upstream",
+            "https://github.com/user/repository",
+        ],
+    );
     assert_eq!(project_id_in(no_origin.path()), "");
     let odd = repo_with_origin("not a url with SECRET");
     assert_eq!(project_id_in(odd.path()), "");
@@ -102,5 +136,8 @@ fn no_repository_no_origin_unparsable_origin() {
 fn credentials_in_the_origin_never_leave_the_process() {
     let repo = repo_with_origin("https://oauth2:glpat-SECRET@gitlab.com/flant/werf-demo");
     // project_id_in asserts that SECRET appears nowhere in the log.
-    assert_eq!(project_id_in(repo.path()), "aba51ad9c31d6a1a5f70020d36063be07be3183b6e698c06fb10ed2498da85dc");
+    assert_eq!(
+        project_id_in(repo.path()),
+        "aba51ad9c31d6a1a5f70020d36063be07be3183b6e698c06fb10ed2498da85dc"
+    );
 }

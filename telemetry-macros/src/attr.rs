@@ -18,12 +18,19 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
     let mut matches: Option<Expr> = None;
     let mut krate: Option<Path> = None;
     let parser = syn::meta::parser(|meta| {
-        let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         match key.as_str() {
             "name" => {
                 reject_duplicate(&meta, name.is_some())?;
                 let lit: LitStr = meta.value()?.parse().map_err(|e| {
-                    syn::Error::new(e.span(), "`name` takes a string literal: name = \"app sub command\"")
+                    syn::Error::new(
+                        e.span(),
+                        "`name` takes a string literal: name = \"app sub command\"",
+                    )
                 })?;
                 if lit.value().trim().is_empty() {
                     return Err(syn::Error::new(lit.span(), "`name` must not be empty"));
@@ -37,7 +44,10 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
             "crate" => {
                 reject_duplicate(&meta, krate.is_some())?;
                 let lit: LitStr = meta.value()?.parse().map_err(|e| {
-                    syn::Error::new(e.span(), "`crate` takes a string literal: crate = \"my_telemetry\"")
+                    syn::Error::new(
+                        e.span(),
+                        "`crate` takes a string literal: crate = \"my_telemetry\"",
+                    )
                 })?;
                 krate = Some(lit.parse()?);
             }
@@ -51,7 +61,8 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
     Ok(Args {
         name,
         matches,
-        krate: krate.unwrap_or_else(|| syn::parse_quote_spanned!(Span::call_site()=> ::cli_telemetry)),
+        krate: krate
+            .unwrap_or_else(|| syn::parse_quote_spanned!(Span::call_site()=> ::cli_telemetry)),
     })
 }
 

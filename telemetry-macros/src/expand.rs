@@ -12,7 +12,12 @@ use crate::ast::Func;
 use crate::attr::Args;
 
 pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
-    let Func { attrs, vis, sig, block } = func;
+    let Func {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
     if !cfg!(feature = "telemetry") {
         return quote!(#(#attrs)* #vis #sig #block);
     }
@@ -25,9 +30,15 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
         None => quote!(::core::option::Option::None),
     };
-    let matches = args.matches.as_ref().map(|m| quote!(#m)).or_else(|| matches_param(&sig).map(|id| quote!(#id)));
+    let matches = args
+        .matches
+        .as_ref()
+        .map(|m| quote!(#m))
+        .or_else(|| matches_param(&sig).map(|id| quote!(#id)));
     let start = match matches {
-        Some(m) => quote_spanned!(m.span()=> #krate::__private::CommandGuard::start_with_matches(#name, &#m)),
+        Some(m) => {
+            quote_spanned!(m.span()=> #krate::__private::CommandGuard::start_with_matches(#name, &#m))
+        }
         None => quote!(#krate::__private::CommandGuard::start(#name)),
     };
     let ret_ty = match &sig.output {
@@ -73,8 +84,12 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
 /// A parameter `name: &ArgMatches` (or `&clap::ArgMatches`), used without being named.
 fn matches_param(sig: &syn::Signature) -> Option<Ident> {
     sig.inputs.iter().find_map(|arg| {
-        let FnArg::Typed(pat_ty) = arg else { return None };
-        let Type::Reference(r) = &*pat_ty.ty else { return None };
+        let FnArg::Typed(pat_ty) = arg else {
+            return None;
+        };
+        let Type::Reference(r) = &*pat_ty.ty else {
+            return None;
+        };
         let Type::Path(p) = &*r.elem else { return None };
         if p.path.segments.last()?.ident != "ArgMatches" {
             return None;

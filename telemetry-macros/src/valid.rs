@@ -4,7 +4,10 @@ use crate::ast::Func;
 
 pub(crate) fn check(func: &Func) -> syn::Result<()> {
     if let Some(constness) = &func.sig.constness {
-        return Err(syn::Error::new_spanned(constness, "#[instrument_command] cannot be applied to a `const fn`"));
+        return Err(syn::Error::new_spanned(
+            constness,
+            "#[instrument_command] cannot be applied to a `const fn`",
+        ));
     }
     if let syn::ReturnType::Type(_, ty) = &func.sig.output {
         if let syn::Type::Never(_) = **ty {

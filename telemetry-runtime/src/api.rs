@@ -2,10 +2,18 @@
 //! parsed, emit its own events, exit with a code.
 
 use std::ffi::OsString;
+use std::sync::OnceLock;
 
 use clap::{ArgMatches, Command, Parser};
 
-use crate::config::Telemetry;
+use crate::config::{AppConfig, Telemetry};
+
+/// The installed application settings (first [`Telemetry::install`] wins).
+static APP: OnceLock<AppConfig> = OnceLock::new();
+
+pub(crate) fn installed_app() -> Option<&'static AppConfig> {
+    APP.get()
+}
 
 impl Telemetry {
     /// Reads the environment once and installs these settings for the whole process.
@@ -15,13 +23,13 @@ impl Telemetry {
     /// When telemetry is off this costs a few environment reads: no thread, no file, no
     /// socket, no git lookup.
     pub fn install(self) -> bool {
+        let _ = APP.set(self.app.clone());
         #[cfg(feature = "telemetry")]
         {
             crate::state::install(self.app)
         }
         #[cfg(not(feature = "telemetry"))]
         {
-            let _ = self;
             false
         }
     }
@@ -85,7 +93,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let matches = cmd.try_get_matches_from_mut(args).unwrap_or_else(|e| e.exit());
+    let matches = cmd
+        .try_get_matches_from_mut(args)
+        .unwrap_or_else(|e| e.exit());
     record(&cmd, &matches);
     matches
 }
@@ -116,7 +126,9 @@ pub fn emit<T: serde::Serialize + ?Sized>(event_type: &str, data: &T) {
         if !crate::state::maybe_active() {
             return;
         }
-        let Ok(serde_json::Value::Object(map)) = serde_json::to_value(data) else { return };
+        let Ok(serde_json::Value::Object(map)) = serde_json::to_value(data) else {
+            return;
+        };
         crate::state::with_current(|cmd| cmd.emit(event_type, map));
     }
     #[cfg(not(feature = "telemetry"))]

@@ -61,7 +61,10 @@ const CI_SYSTEMS: &[(&str, &str)] = &[
 /// `(ci, ciName)`: a known system's variable, or `CI` set to anything but a false value.
 pub(crate) fn detect_ci(env: &dyn Env) -> (Option<bool>, Option<String>) {
     for (var, name) in CI_SYSTEMS {
-        if env.var_os(var).is_some_and(|v| !v.is_empty() && parse_switch(&v) != Some(false)) {
+        if env
+            .var_os(var)
+            .is_some_and(|v| !v.is_empty() && parse_switch(&v) != Some(false))
+        {
             return (Some(true), Some((*name).to_owned()));
         }
     }
@@ -72,7 +75,11 @@ pub(crate) fn detect_ci(env: &dyn Env) -> (Option<bool>, Option<String>) {
 }
 
 /// `<PREFIX>_TELEMETRY_EXTRA_ATTRIBUTE_<ANY>=key=value`; invalid ones are skipped with a note.
-pub(crate) fn extra_attributes(app: &AppConfig, env: &dyn Env, notes: &mut Vec<Note>) -> BTreeMap<String, String> {
+pub(crate) fn extra_attributes(
+    app: &AppConfig,
+    env: &dyn Env,
+    notes: &mut Vec<Note>,
+) -> BTreeMap<String, String> {
     let prefix = app.var("_EXTRA_ATTRIBUTE_");
     let mut extra = BTreeMap::new();
     let mut vars: Vec<_> = env.vars_os();
@@ -140,11 +147,26 @@ mod tests {
         assert_eq!(detect_ci(&[]), (None, None));
         assert_eq!(detect_ci(&[("CI", "true")]), (Some(true), None));
         assert_eq!(detect_ci(&[("CI", "false")]), (None, None));
-        assert_eq!(detect_ci(&[("CI", "true"), ("GITLAB_CI", "true")]), (Some(true), Some("gitlab".into())));
-        assert_eq!(detect_ci(&[("GITHUB_ACTIONS", "true")]), (Some(true), Some("github-actions".into())));
-        assert_eq!(detect_ci(&[("JENKINS_URL", "http://j/")]), (Some(true), Some("jenkins".into())));
-        assert_eq!(detect_ci(&[("TEAMCITY_VERSION", "2024.1")]), (Some(true), Some("teamcity".into())));
-        assert_eq!(detect_ci(&[("GO_SERVER_URL", "x")]), (Some(true), Some("gocd".into())));
+        assert_eq!(
+            detect_ci(&[("CI", "true"), ("GITLAB_CI", "true")]),
+            (Some(true), Some("gitlab".into()))
+        );
+        assert_eq!(
+            detect_ci(&[("GITHUB_ACTIONS", "true")]),
+            (Some(true), Some("github-actions".into()))
+        );
+        assert_eq!(
+            detect_ci(&[("JENKINS_URL", "http://j/")]),
+            (Some(true), Some("jenkins".into()))
+        );
+        assert_eq!(
+            detect_ci(&[("TEAMCITY_VERSION", "2024.1")]),
+            (Some(true), Some("teamcity".into()))
+        );
+        assert_eq!(
+            detect_ci(&[("GO_SERVER_URL", "x")]),
+            (Some(true), Some("gocd".into()))
+        );
     }
 
     #[test]
@@ -159,16 +181,31 @@ mod tests {
             ("OTHER_TELEMETRY_EXTRA_ATTRIBUTE_E", "x=y"),
         ];
         let extra = extra_attributes(&app, &env, &mut notes);
-        assert_eq!(extra.into_iter().collect::<Vec<_>>(), [("k".into(), "v=w".into()), ("team".into(), "platform".into())]);
+        assert_eq!(
+            extra.into_iter().collect::<Vec<_>>(),
+            [
+                ("k".into(), "v=w".into()),
+                ("team".into(), "platform".into())
+            ]
+        );
         assert_eq!(notes.len(), 2);
-        assert!(notes[0].message.contains("WERF_TELEMETRY_EXTRA_ATTRIBUTE_B"));
+        assert!(notes[0]
+            .message
+            .contains("WERF_TELEMETRY_EXTRA_ATTRIBUTE_B"));
         assert!(!notes[0].message.contains("novalue"));
     }
 
     #[test]
     fn group_channel_and_version() {
-        let app = Telemetry::builder("werf").version("2.1").group_channel_env("TRDL_USE_WERF_GROUP_CHANNEL").app;
-        let attrs = detect(&app, &[("TRDL_USE_WERF_GROUP_CHANNEL", "2 stable")], &mut vec![]);
+        let app = Telemetry::builder("werf")
+            .version("2.1")
+            .group_channel_env("TRDL_USE_WERF_GROUP_CHANNEL")
+            .app;
+        let attrs = detect(
+            &app,
+            &[("TRDL_USE_WERF_GROUP_CHANNEL", "2 stable")],
+            &mut vec![],
+        );
         assert_eq!(attrs.group_channel.as_deref(), Some("2 stable"));
         assert_eq!(attrs.version, "2.1");
         assert!(!attrs.os.is_empty() && !attrs.arch.is_empty());

@@ -47,7 +47,13 @@ impl Telemetry {
         let name = name.into();
         let env_prefix = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         Telemetry {
             app: AppConfig {
@@ -153,7 +159,10 @@ pub struct Note {
 
 impl Note {
     fn warn(message: String) -> Self {
-        Note { level: "warn", message }
+        Note {
+            level: "warn",
+            message,
+        }
     }
 }
 
@@ -190,10 +199,14 @@ impl Env for ProcessEnv {
 
 impl<const N: usize> Env for [(&str, &str); N] {
     fn var_os(&self, key: &str) -> Option<OsString> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| OsString::from(v))
+        self.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| OsString::from(v))
     }
     fn vars_os(&self) -> Vec<(OsString, OsString)> {
-        self.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))).collect()
+        self.iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
     }
 }
 
@@ -234,7 +247,11 @@ fn switch(env: &dyn Env, var: &str, notes: &mut Vec<Note>) -> Option<bool> {
 }
 
 /// Only the variable that decides on/off is read; when off, nothing else is.
-pub(crate) fn decide(app: &AppConfig, env: &dyn Env, notes: &mut Vec<Note>) -> (bool, Decision, bool) {
+pub(crate) fn decide(
+    app: &AppConfig,
+    env: &dyn Env,
+    notes: &mut Vec<Note>,
+) -> (bool, Decision, bool) {
     let main_var = app.var("");
     let debug_var = app.var("_DEBUG");
     let explicit = switch(env, &main_var, notes);
@@ -244,15 +261,35 @@ pub(crate) fn decide(app: &AppConfig, env: &dyn Env, notes: &mut Vec<Note>) -> (
         return (false, Decision::DoNotTrack, false);
     }
     if explicit == Some(false) {
-        return (false, Decision::EnvVar { var: main_var, on: false }, false);
+        return (
+            false,
+            Decision::EnvVar {
+                var: main_var,
+                on: false,
+            },
+            false,
+        );
     }
     if let Some(true) = explicit {
-        return (true, Decision::EnvVar { var: main_var, on: true }, debug);
+        return (
+            true,
+            Decision::EnvVar {
+                var: main_var,
+                on: true,
+            },
+            debug,
+        );
     }
     if debug {
         return (true, Decision::Debug { var: debug_var }, true);
     }
-    (app.enabled_by_default, Decision::AppDefault { on: app.enabled_by_default }, false)
+    (
+        app.enabled_by_default,
+        Decision::AppDefault {
+            on: app.enabled_by_default,
+        },
+        false,
+    )
 }
 
 impl Settings {
@@ -278,9 +315,21 @@ impl Settings {
         settings
     }
 
+    /// Like [`Settings::from_env`], but reads where events would go even when off.
+    pub(crate) fn for_status(app: &AppConfig, env: &dyn Env) -> Settings {
+        let mut settings = Settings::from_env(app, env);
+        if !settings.enabled && cfg!(feature = "telemetry") {
+            settings.read_details(app, env);
+        }
+        settings
+    }
+
     fn read_details(&mut self, app: &AppConfig, env: &dyn Env) {
         let log_var = app.var("_LOG_FILE");
-        self.log_file = env.var_os(&log_var).filter(|v| !v.is_empty()).map(PathBuf::from);
+        self.log_file = env
+            .var_os(&log_var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
         let url_var = app.var("_TRACE_URL");
         match env.var_os(&url_var).map(OsString::into_string) {
             Some(Ok(url)) if !url.trim().is_empty() => self.endpoint = url.trim().to_owned(),
@@ -292,7 +341,11 @@ impl Settings {
         }
         let timeout_var = app.var("_TIMEOUT_MS");
         if let Some(value) = env.var_os(&timeout_var) {
-            match value.to_str().map(str::trim).and_then(|s| s.parse::<u64>().ok()) {
+            match value
+                .to_str()
+                .map(str::trim)
+                .and_then(|s| s.parse::<u64>().ok())
+            {
                 Some(ms) => {
                     let wanted = Duration::from_millis(ms);
                     if wanted > MAX_TIMEOUT {
@@ -311,12 +364,14 @@ impl Settings {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "telemetry"))]
 mod tests {
     use super::*;
 
     fn app(default_on: bool) -> AppConfig {
-        Telemetry::builder("werf").enabled_by_default(default_on).app
+        Telemetry::builder("werf")
+            .enabled_by_default(default_on)
+            .app
     }
 
     fn settings<const N: usize>(default_on: bool, env: [(&str, &str); N]) -> Settings {
@@ -357,10 +412,22 @@ mod tests {
     fn env_var_switches_on_and_off() {
         let s = settings(false, [("WERF_TELEMETRY", "1")]);
         assert!(s.enabled && !s.debug);
-        assert_eq!(s.decision, Decision::EnvVar { var: "WERF_TELEMETRY".into(), on: true });
+        assert_eq!(
+            s.decision,
+            Decision::EnvVar {
+                var: "WERF_TELEMETRY".into(),
+                on: true
+            }
+        );
         let s = settings(true, [("WERF_TELEMETRY", "off")]);
         assert!(!s.enabled);
-        assert_eq!(s.decision, Decision::EnvVar { var: "WERF_TELEMETRY".into(), on: false });
+        assert_eq!(
+            s.decision,
+            Decision::EnvVar {
+                var: "WERF_TELEMETRY".into(),
+                on: false
+            }
+        );
     }
 
     #[test]
@@ -375,7 +442,10 @@ mod tests {
 
     #[test]
     fn explicit_off_wins_over_debug() {
-        let s = settings(false, [("WERF_TELEMETRY", "0"), ("WERF_TELEMETRY_DEBUG", "1")]);
+        let s = settings(
+            false,
+            [("WERF_TELEMETRY", "0"), ("WERF_TELEMETRY_DEBUG", "1")],
+        );
         assert!(!s.enabled);
     }
 
@@ -383,7 +453,12 @@ mod tests {
     fn debug_alone_turns_on_print_only_mode() {
         let s = settings(false, [("WERF_TELEMETRY_DEBUG", "yes")]);
         assert!(s.enabled && s.debug);
-        assert_eq!(s.decision, Decision::Debug { var: "WERF_TELEMETRY_DEBUG".into() });
+        assert_eq!(
+            s.decision,
+            Decision::Debug {
+                var: "WERF_TELEMETRY_DEBUG".into()
+            }
+        );
     }
 
     #[test]
@@ -398,7 +473,13 @@ mod tests {
 
     #[test]
     fn off_reads_no_details() {
-        let s = settings(false, [("WERF_TELEMETRY_LOG_FILE", "/tmp/x"), ("WERF_TELEMETRY_TIMEOUT_MS", "junk")]);
+        let s = settings(
+            false,
+            [
+                ("WERF_TELEMETRY_LOG_FILE", "/tmp/x"),
+                ("WERF_TELEMETRY_TIMEOUT_MS", "junk"),
+            ],
+        );
         assert!(s.log_file.is_none());
         assert!(s.notes.is_empty());
     }
@@ -410,7 +491,10 @@ mod tests {
             [
                 ("WERF_TELEMETRY", "1"),
                 ("WERF_TELEMETRY_LOG_FILE", "/tmp/t.log"),
-                ("WERF_TELEMETRY_TRACE_URL", " http://127.0.0.1:4318/v1/traces "),
+                (
+                    "WERF_TELEMETRY_TRACE_URL",
+                    " http://127.0.0.1:4318/v1/traces ",
+                ),
                 ("WERF_TELEMETRY_TIMEOUT_MS", "250"),
             ],
         );
@@ -421,19 +505,37 @@ mod tests {
 
     #[test]
     fn absurd_timeouts_are_defined() {
-        let s = settings(false, [("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_TIMEOUT_MS", "0")]);
+        let s = settings(
+            false,
+            [("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_TIMEOUT_MS", "0")],
+        );
         assert_eq!(s.timeout, Duration::ZERO);
-        let s = settings(false, [("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_TIMEOUT_MS", "1000000000000")]);
+        let s = settings(
+            false,
+            [
+                ("WERF_TELEMETRY", "1"),
+                ("WERF_TELEMETRY_TIMEOUT_MS", "1000000000000"),
+            ],
+        );
         assert_eq!(s.timeout, MAX_TIMEOUT);
         assert_eq!(s.notes.len(), 1);
-        let s = settings(false, [("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_TIMEOUT_MS", "-5")]);
+        let s = settings(
+            false,
+            [("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_TIMEOUT_MS", "-5")],
+        );
         assert_eq!(s.timeout, DEFAULT_TIMEOUT);
         assert_eq!(s.notes.len(), 1);
     }
 
     #[test]
     fn default_prefix_is_derived_from_the_name() {
-        assert_eq!(Telemetry::builder("my-tool").app.var(""), "MY_TOOL_TELEMETRY");
-        assert_eq!(Telemetry::builder("werf").env_prefix("W").app.var("_DEBUG"), "W_TELEMETRY_DEBUG");
+        assert_eq!(
+            Telemetry::builder("my-tool").app.var(""),
+            "MY_TOOL_TELEMETRY"
+        );
+        assert_eq!(
+            Telemetry::builder("werf").env_prefix("W").app.var("_DEBUG"),
+            "W_TELEMETRY_DEBUG"
+        );
     }
 }

@@ -38,7 +38,11 @@ pub struct Attributes {
     /// The application's version.
     pub version: String,
     /// Release channel, from the environment variable the application names.
-    #[serde(rename = "groupChannel", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "groupChannel",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub group_channel: Option<String>,
     /// `true` when running in a CI system (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,6 +109,7 @@ impl Event {
     }
 }
 
+#[cfg(feature = "telemetry")]
 /// An event as the handler's thread creates it: everything but the process-wide parts
 /// (execution id, project id, attributes), which the sender fills in off that thread.
 #[derive(Clone, Debug)]
@@ -115,15 +120,28 @@ pub(crate) struct RawEvent {
     pub event_data: Map<String, Value>,
 }
 
+#[cfg(feature = "telemetry")]
 impl RawEvent {
-    pub(crate) fn new(command: std::sync::Arc<str>, event_type: &str, data: Map<String, Value>) -> Self {
-        RawEvent { ts: unix_millis(), command, event_type: event_type.to_owned(), event_data: data }
+    pub(crate) fn new(
+        command: std::sync::Arc<str>,
+        event_type: &str,
+        data: Map<String, Value>,
+    ) -> Self {
+        RawEvent {
+            ts: unix_millis(),
+            command,
+            event_type: event_type.to_owned(),
+            event_data: data,
+        }
     }
 
     pub(crate) fn started(command: std::sync::Arc<str>, options: &[OptionUsage]) -> Self {
         let mut data = Map::new();
         if !options.is_empty() {
-            data.insert("commandOptions".into(), serde_json::to_value(options).unwrap_or_default());
+            data.insert(
+                "commandOptions".into(),
+                serde_json::to_value(options).unwrap_or_default(),
+            );
         }
         Self::new(command, COMMAND_STARTED, data)
     }
@@ -150,6 +168,7 @@ impl RawEvent {
     }
 }
 
+#[cfg(feature = "telemetry")]
 /// The parts of the envelope shared by every event of a run.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ProcessInfo {
@@ -158,6 +177,7 @@ pub(crate) struct ProcessInfo {
     pub attributes: Attributes,
 }
 
+#[cfg(feature = "telemetry")]
 pub(crate) fn unix_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -165,7 +185,7 @@ pub(crate) fn unix_millis() -> u64 {
         .unwrap_or(0)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "telemetry"))]
 mod tests {
     use super::*;
 
@@ -175,16 +195,39 @@ mod tests {
         let ev = raw.complete(&ProcessInfo {
             execution_id: "e".into(),
             project_id: "p".into(),
-            attributes: Attributes { os: "linux".into(), arch: "amd64".into(), version: "1.0".into(), ..Default::default() },
+            attributes: Attributes {
+                os: "linux".into(),
+                arch: "amd64".into(),
+                version: "1.0".into(),
+                ..Default::default()
+            },
         });
         let json = serde_json::to_string(&ev).unwrap();
-        let keys: Vec<_> = ["\"ts\"", "\"executionID\"", "\"projectID\"", "\"command\"", "\"attributes\"", "\"eventType\"", "\"eventData\"", "\"schemaVersion\":1"]
-            .iter()
-            .map(|k| json.find(k).unwrap_or_else(|| panic!("{k} missing in {json}")))
-            .collect();
+        let keys: Vec<_> = [
+            "\"ts\"",
+            "\"executionID\"",
+            "\"projectID\"",
+            "\"command\"",
+            "\"attributes\"",
+            "\"eventType\"",
+            "\"eventData\"",
+            "\"schemaVersion\":1",
+        ]
+        .iter()
+        .map(|k| {
+            json.find(k)
+                .unwrap_or_else(|| panic!("{k} missing in {json}"))
+        })
+        .collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{json}");
-        assert!(json.contains(r#""attributes":{"os":"linux","arch":"amd64","version":"1.0"}"#), "{json}");
-        assert!(json.contains(r#""eventData":{"exitCode":3,"durationMs":12}"#), "{json}");
+        assert!(
+            json.contains(r#""attributes":{"os":"linux","arch":"amd64","version":"1.0"}"#),
+            "{json}"
+        );
+        assert!(
+            json.contains(r#""eventData":{"exitCode":3,"durationMs":12}"#),
+            "{json}"
+        );
         let back: Event = serde_json::from_str(&json).unwrap();
         assert_eq!(back, ev);
         assert_eq!(back.exit_code(), Some(3));
@@ -195,7 +238,12 @@ mod tests {
     fn started_omits_empty_options() {
         let raw = RawEvent::started("werf".into(), &[]);
         assert!(raw.event_data.is_empty());
-        let opt = OptionUsage { name: "repo".into(), as_cli: true, as_env: false, count: 1 };
+        let opt = OptionUsage {
+            name: "repo".into(),
+            as_cli: true,
+            as_env: false,
+            count: 1,
+        };
         let raw = RawEvent::started("werf".into(), std::slice::from_ref(&opt));
         assert_eq!(
             serde_json::to_string(&raw.event_data).unwrap(),

@@ -56,7 +56,9 @@ impl ExitStatus for std::process::ExitCode {
     /// `ExitCode::from(n)` for n in 0..=255. On platforms where it holds another value,
     /// 1 is reported.
     fn exit_code(&self) -> i32 {
-        (0..=255u8).find(|n| std::process::ExitCode::from(*n) == *self).map_or(1, i32::from)
+        (0..=255u8)
+            .find(|n| std::process::ExitCode::from(*n) == *self)
+            .map_or(1, i32::from)
     }
 }
 

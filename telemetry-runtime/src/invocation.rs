@@ -26,14 +26,21 @@ impl Invocation {
         let (mut cmd, mut matches) = (cmd, matches);
         loop {
             collect_options(cmd, matches, &mut options);
-            let Some((name, sub_matches)) = matches.subcommand() else { break };
-            let Some(sub) = cmd.find_subcommand(name) else { break };
+            let Some((name, sub_matches)) = matches.subcommand() else {
+                break;
+            };
+            let Some(sub) = cmd.find_subcommand(name) else {
+                break;
+            };
             path.push(' ');
             path.push_str(sub.get_name());
             cmd = sub;
             matches = sub_matches;
         }
-        Invocation { command: path.into(), options: options.into_values().collect() }
+        Invocation {
+            command: path.into(),
+            options: options.into_values().collect(),
+        }
     }
 }
 
@@ -61,9 +68,21 @@ fn collect_options(cmd: &Command, matches: &ArgMatches, out: &mut BTreeMap<Strin
             Some(ValueSource::EnvVariable) => (false, true),
             _ => continue,
         };
-        let count = if as_cli { occurrences(arg.get_action(), matches, id) } else { 0 };
+        let count = if as_cli {
+            occurrences(arg.get_action(), matches, id)
+        } else {
+            0
+        };
         let name = arg.get_long().unwrap_or(id).to_owned();
-        out.insert(name.clone(), OptionUsage { name, as_cli, as_env, count });
+        out.insert(
+            name.clone(),
+            OptionUsage {
+                name,
+                as_cli,
+                as_env,
+                count,
+            },
+        );
     }
 }
 
@@ -139,31 +158,51 @@ mod tests {
     }
 
     fn usage(name: &str, as_cli: bool, as_env: bool, count: u64) -> OptionUsage {
-        OptionUsage { name: name.into(), as_cli, as_env, count }
+        OptionUsage {
+            name: name.into(),
+            as_cli,
+            as_env,
+            count,
+        }
     }
 
     #[test]
     fn command_path_follows_the_invoked_subcommands() {
         assert_eq!(&*parse(&["werf", "converge"]).command, "werf converge");
-        assert_eq!(&*parse(&["werf", "helm", "get-release", "--namespace", "n"]).command, "werf helm get-release");
+        assert_eq!(
+            &*parse(&["werf", "helm", "get-release", "--namespace", "n"]).command,
+            "werf helm get-release"
+        );
     }
 
     #[test]
     fn aliases_report_the_real_name_and_bin_name_is_ignored() {
-        assert_eq!(&*parse(&["/usr/bin/werf-renamed", "helm", "gr", "--namespace", "n"]).command, "werf helm get-release");
+        assert_eq!(
+            &*parse(&["/usr/bin/werf-renamed", "helm", "gr", "--namespace", "n"]).command,
+            "werf helm get-release"
+        );
     }
 
     #[test]
     fn count_flag_given_three_times() {
-        assert_eq!(parse(&["werf", "-vvv", "converge"]).options, vec![usage("verbose", true, false, 3)]);
+        assert_eq!(
+            parse(&["werf", "-vvv", "converge"]).options,
+            vec![usage("verbose", true, false, 3)]
+        );
         // A global given at two levels: clap keeps the deepest occurrence (the app sees 2),
         // and so does telemetry: it reports what the app got, once.
-        assert_eq!(parse(&["werf", "-v", "converge", "--verbose", "-v"]).options, vec![usage("verbose", true, false, 2)]);
+        assert_eq!(
+            parse(&["werf", "-v", "converge", "--verbose", "-v"]).options,
+            vec![usage("verbose", true, false, 2)]
+        );
     }
 
     #[test]
     fn append_option_given_twice() {
-        assert_eq!(parse(&["werf", "converge", "--set", "a=1", "--set", "b=2"]).options, vec![usage("set", true, false, 2)]);
+        assert_eq!(
+            parse(&["werf", "converge", "--set", "a=1", "--set", "b=2"]).options,
+            vec![usage("set", true, false, 2)]
+        );
     }
 
     #[test]
@@ -178,15 +217,24 @@ mod tests {
     #[test]
     fn set_true_flag_absent_unless_given() {
         assert_eq!(parse(&["werf", "converge"]).options, vec![]);
-        assert_eq!(parse(&["werf", "converge", "--dev"]).options, vec![usage("dev", true, false, 1)]);
+        assert_eq!(
+            parse(&["werf", "converge", "--dev"]).options,
+            vec![usage("dev", true, false, 1)]
+        );
     }
 
     #[test]
     fn global_option_before_the_subcommand_is_reported_once() {
-        assert_eq!(parse(&["werf", "--dir", "/secret/path", "converge"]).options, vec![usage("dir", true, false, 1)]);
+        assert_eq!(
+            parse(&["werf", "--dir", "/secret/path", "converge"]).options,
+            vec![usage("dir", true, false, 1)]
+        );
         assert_eq!(
             parse(&["werf", "-v", "helm", "get-release", "--namespace", "n"]).options,
-            vec![usage("namespace", true, false, 1), usage("verbose", true, false, 1)]
+            vec![
+                usage("namespace", true, false, 1),
+                usage("verbose", true, false, 1)
+            ]
         );
     }
 
@@ -197,8 +245,14 @@ mod tests {
 
     #[test]
     fn long_name_is_reported_when_id_differs() {
-        assert_eq!(parse(&["werf", "converge", "--repo-url", "u"]).options, vec![usage("repo-url", true, false, 1)]);
-        assert_eq!(parse(&["werf", "converge", "--env", "prod"]).options, vec![usage("env", true, false, 1)]);
+        assert_eq!(
+            parse(&["werf", "converge", "--repo-url", "u"]).options,
+            vec![usage("repo-url", true, false, 1)]
+        );
+        assert_eq!(
+            parse(&["werf", "converge", "--env", "prod"]).options,
+            vec![usage("env", true, false, 1)]
+        );
     }
 
     #[test]
@@ -209,17 +263,26 @@ mod tests {
         let mut cmd = Command::new("werf").subcommand(
             Command::new("converge")
                 .arg(Arg::new("repo").long("repo"))
-                .arg(Arg::new("environment").long("env").env("INVOCATION_TEST_ONLY_ENV")),
+                .arg(
+                    Arg::new("environment")
+                        .long("env")
+                        .env("INVOCATION_TEST_ONLY_ENV"),
+                ),
         );
         let m = cmd.try_get_matches_from_mut(["werf", "converge", "--repo", "x"]);
         std::env::remove_var("INVOCATION_TEST_ONLY_ENV");
         let inv = Invocation::from_matches(&cmd, &m.unwrap());
-        assert_eq!(inv.options, vec![usage("env", false, true, 0), usage("repo", true, false, 1)]);
+        assert_eq!(
+            inv.options,
+            vec![usage("env", false, true, 0), usage("repo", true, false, 1)]
+        );
     }
 
     #[test]
     fn names_sorted_and_unique() {
-        let inv = parse(&["werf", "-v", "--dir", "d", "converge", "--set", "a", "--dev", "--repo", "r", "-v"]);
+        let inv = parse(&[
+            "werf", "-v", "--dir", "d", "converge", "--set", "a", "--dev", "--repo", "r", "-v",
+        ]);
         let names: Vec<_> = inv.options.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(names, ["dev", "dir", "repo", "set", "verbose"]);
     }
@@ -229,17 +292,29 @@ mod tests {
         let mut cmd = Command::new("tool")
             .arg(Arg::new("level").short('l').action(ArgAction::Set))
             .arg(Arg::new("file"))
-            .subcommand(Command::new("run").arg(Arg::new("fast").long("fast").action(ArgAction::SetTrue)));
-        let m = cmd.try_get_matches_from_mut(["tool", "-l", "3", "f.txt", "run", "--fast"]).unwrap();
+            .subcommand(
+                Command::new("run").arg(Arg::new("fast").long("fast").action(ArgAction::SetTrue)),
+            );
+        let m = cmd
+            .try_get_matches_from_mut(["tool", "-l", "3", "f.txt", "run", "--fast"])
+            .unwrap();
         let inv = Invocation::from_matches(&cmd, &m);
         assert_eq!(&*inv.command, "tool run");
-        assert_eq!(inv.options, vec![usage("fast", true, false, 1), usage("level", true, false, 1)]);
+        assert_eq!(
+            inv.options,
+            vec![
+                usage("fast", true, false, 1),
+                usage("level", true, false, 1)
+            ]
+        );
     }
 
     #[test]
     fn mismatched_command_and_matches_do_not_panic() {
         let mut other = Command::new("other").arg(Arg::new("x").long("x"));
-        let m = other.try_get_matches_from_mut(["other", "--x", "1"]).unwrap();
+        let m = other
+            .try_get_matches_from_mut(["other", "--x", "1"])
+            .unwrap();
         let inv = Invocation::from_matches(&Cli::command(), &m);
         assert_eq!(&*inv.command, "werf");
         assert!(inv.options.is_empty());

@@ -23,8 +23,11 @@ mod attributes;
 mod config;
 mod event;
 mod exit;
+#[cfg(feature = "telemetry")]
 mod invocation;
+#[cfg(feature = "telemetry")]
 mod logfile;
+mod status;
 pub mod testing;
 
 #[cfg(feature = "telemetry")]
@@ -42,10 +45,14 @@ mod transport;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use api::{emit, exit, get_matches, get_matches_from, is_enabled, parse, parse_from, record, try_parse_from};
+pub use api::{
+    emit, exit, get_matches, get_matches_from, is_enabled, parse, parse_from, record,
+    try_parse_from,
+};
 pub use attributes::{go_arch, go_os};
 pub use config::{parse_switch, Decision, Note, Telemetry, DEFAULT_TIMEOUT, MAX_TIMEOUT};
 pub use event::{Attributes, Event, OptionUsage, COMMAND_EXITED, COMMAND_STARTED, SCHEMA_VERSION};
 pub use exit::{ErrorExitCode, ExitStatus};
 #[cfg(feature = "telemetry")]
 pub use project::project_id_from_url;
+pub use status::{print_status, status, Status, STATUS_SCHEMA_VERSION};

@@ -21,7 +21,10 @@ pub(crate) struct LogFile {
 
 impl LogFile {
     pub(crate) fn new(path: PathBuf) -> Self {
-        LogFile { path, file: Mutex::new(None) }
+        LogFile {
+            path,
+            file: Mutex::new(None),
+        }
     }
 
     /// Appends one line; blocks only on another line being written by this process.
@@ -40,8 +43,14 @@ impl LogFile {
         }
     }
 
-    fn write_locked<T: Serialize + ?Sized>(path: &Path, mut guard: std::sync::MutexGuard<'_, Option<Option<File>>>, value: &T) {
-        let Ok(mut line) = serde_json::to_vec(value) else { return };
+    fn write_locked<T: Serialize + ?Sized>(
+        path: &Path,
+        mut guard: std::sync::MutexGuard<'_, Option<Option<File>>>,
+        value: &T,
+    ) {
+        let Ok(mut line) = serde_json::to_vec(value) else {
+            return;
+        };
         line.push(b'\n');
         let file = guard.get_or_insert_with(|| open(path).ok());
         if let Some(file) = file {
@@ -84,7 +93,12 @@ fn nonblock_flag() -> i32 {
 }
 
 /// A diagnostic line: `ts`, `level`, `message`, then context fields. Never an `eventType`.
-pub(crate) fn diagnostic(level: &str, message: &str, execution_id: Option<&str>, fields: Map<String, Value>) -> Map<String, Value> {
+pub(crate) fn diagnostic(
+    level: &str,
+    message: &str,
+    execution_id: Option<&str>,
+    fields: Map<String, Value>,
+) -> Map<String, Value> {
     let mut line = Map::new();
     line.insert("ts".into(), unix_millis().into());
     line.insert("level".into(), level.into());
@@ -118,7 +132,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 
@@ -138,7 +155,11 @@ mod tests {
     fn fifo_without_reader_does_not_block() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
-        let ok = std::process::Command::new("mkfifo").arg(&fifo).status().map(|s| s.success()).unwrap_or(false);
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
         if ok {
             LogFile::new(fifo).write(&1); // returns: ENXIO instead of waiting for a reader
         }

@@ -46,7 +46,11 @@ fn span(event: &Event) -> Value {
 
 /// All spans of one run share a trace: its id is the execution id's 16 bytes.
 fn trace_id(execution_id: &str) -> String {
-    let hex: String = execution_id.chars().filter(char::is_ascii_hexdigit).collect::<String>().to_ascii_lowercase();
+    let hex: String = execution_id
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect::<String>()
+        .to_ascii_lowercase();
     if hex.len() == 32 && hex.chars().any(|c| c != '0') {
         hex
     } else {
@@ -75,12 +79,16 @@ mod tests {
 
     #[test]
     fn span_attributes_are_typed() {
-        let ev = RawEvent::exited("werf converge".into(), 0, 5).complete(&crate::event::ProcessInfo {
-            execution_id: "2f75d020-684e-4224-9013-35e95e1b7721".into(),
-            project_id: "p".into(),
-            attributes: Attributes { os: "linux".into(), ..Default::default() },
-        });
-        let body = export_request("werf", &[ev.clone()]);
+        let ev =
+            RawEvent::exited("werf converge".into(), 0, 5).complete(&crate::event::ProcessInfo {
+                execution_id: "2f75d020-684e-4224-9013-35e95e1b7721".into(),
+                project_id: "p".into(),
+                attributes: Attributes {
+                    os: "linux".into(),
+                    ..Default::default()
+                },
+            });
+        let body = export_request("werf", std::slice::from_ref(&ev));
         let span = &body["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
         assert_eq!(span["traceId"], "2f75d020684e4224901335e95e1b7721");
         assert_eq!(span["spanId"].as_str().unwrap().len(), 16);
@@ -89,7 +97,13 @@ mod tests {
         assert_eq!(get("ts")["intValue"], ev.ts.to_string());
         assert_eq!(get("schemaVersion")["intValue"], "1");
         assert_eq!(get("command")["stringValue"], "werf converge");
-        assert_eq!(get("eventData")["stringValue"], r#"{"exitCode":0,"durationMs":5}"#);
-        assert_eq!(body["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"], "werf");
+        assert_eq!(
+            get("eventData")["stringValue"],
+            r#"{"exitCode":0,"durationMs":5}"#
+        );
+        assert_eq!(
+            body["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"],
+            "werf"
+        );
     }
 }

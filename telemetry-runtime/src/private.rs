@@ -22,7 +22,9 @@ impl CommandGuard {
     pub fn start(name: Option<&'static str>) -> CommandGuard {
         #[cfg(feature = "telemetry")]
         if crate::state::maybe_active() {
-            return CommandGuard { owns: crate::state::begin(name, None) };
+            return CommandGuard {
+                owns: crate::state::begin(name, None),
+            };
         }
         let _ = name;
         CommandGuard { owns: false }
@@ -33,7 +35,9 @@ impl CommandGuard {
     pub fn start_with_matches(name: Option<&'static str>, matches: &ArgMatches) -> CommandGuard {
         #[cfg(feature = "telemetry")]
         if crate::state::maybe_active() {
-            return CommandGuard { owns: crate::state::begin(name, Some(matches)) };
+            return CommandGuard {
+                owns: crate::state::begin(name, Some(matches)),
+            };
         }
         let _ = (name, matches);
         CommandGuard { owns: false }
@@ -58,7 +62,10 @@ impl CommandGuard {
         } else {
             None
         };
-        AsyncGuard { active, panicked: false }
+        AsyncGuard {
+            active,
+            panicked: false,
+        }
     }
 }
 
@@ -102,7 +109,11 @@ impl AsyncGuard {
 impl Drop for AsyncGuard {
     fn drop(&mut self) {
         if let Some(active) = self.active.take() {
-            let code = if self.panicked || std::thread::panicking() { 101 } else { CANCELLED_EXIT_CODE };
+            let code = if self.panicked || std::thread::panicking() {
+                101
+            } else {
+                CANCELLED_EXIT_CODE
+            };
             end_active(active, code);
         }
     }
@@ -127,14 +138,20 @@ pub struct Instrumented<'g, F> {
 impl<'g, F: std::future::Future> Instrumented<'g, F> {
     /// Wraps `inner`.
     pub fn new(inner: F, guard: &'g mut AsyncGuard) -> Self {
-        Instrumented { inner: Box::pin(inner), guard }
+        Instrumented {
+            inner: Box::pin(inner),
+            guard,
+        }
     }
 }
 
 impl<F: std::future::Future> std::future::Future for Instrumented<'_, F> {
     type Output = F::Output;
 
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
         let this = &mut *self;
         let _scope = enter(this.guard);
         this.inner.as_mut().poll(cx)
@@ -173,7 +190,11 @@ impl Drop for PollScope<'_> {
 impl Drop for CommandGuard {
     fn drop(&mut self) {
         if self.owns {
-            end(if std::thread::panicking() { 101 } else { CANCELLED_EXIT_CODE });
+            end(if std::thread::panicking() {
+                101
+            } else {
+                CANCELLED_EXIT_CODE
+            });
         }
     }
 }
@@ -252,12 +273,21 @@ pub mod fuzz {
     /// Evaluates every environment rule (switches, DO_NOT_TRACK, debug, log file, endpoint,
     /// timeout, extra attributes, CI detection) against `vars` for an app called `app`;
     /// returns whether telemetry would be on, and the rendered attributes.
-    pub fn evaluate_env(app: &str, default_on: bool, vars: Vec<(OsString, OsString)>) -> (bool, String) {
-        let app = crate::config::Telemetry::builder(app).enabled_by_default(default_on).app;
+    pub fn evaluate_env(
+        app: &str,
+        default_on: bool,
+        vars: Vec<(OsString, OsString)>,
+    ) -> (bool, String) {
+        let app = crate::config::Telemetry::builder(app)
+            .enabled_by_default(default_on)
+            .app;
         let settings = crate::config::Settings::from_env(&app, &vars);
         let mut notes = settings.notes.clone();
         let attributes = crate::attributes::detect(&app, &vars, &mut notes);
-        (settings.enabled, serde_json::to_string(&attributes).unwrap_or_default())
+        (
+            settings.enabled,
+            serde_json::to_string(&attributes).unwrap_or_default(),
+        )
     }
 
     /// Normalizes a git remote URL to `(host, path)` (SPEC S-5).

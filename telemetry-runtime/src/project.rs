@@ -15,7 +15,10 @@ use sha2::{Digest, Sha256};
 /// The project id for the git repository containing `dir`, or `""` when there is none,
 /// it has no `origin`, or its URL can't be parsed.
 pub(crate) fn project_id_for_dir(dir: &Path) -> String {
-    origin_url(dir).as_deref().map(project_id_from_url).unwrap_or_default()
+    origin_url(dir)
+        .as_deref()
+        .map(project_id_from_url)
+        .unwrap_or_default()
 }
 
 /// The project id for an origin URL, or `""` when it can't be parsed.
@@ -53,7 +56,9 @@ pub(crate) fn normalize(raw: &str) -> Option<(String, String)> {
     if host.is_empty() && url.scheme() != "file" {
         return None;
     }
-    let decoded = percent_encoding::percent_decode_str(url.path()).decode_utf8().ok()?;
+    let decoded = percent_encoding::percent_decode_str(url.path())
+        .decode_utf8()
+        .ok()?;
     let mut path = decoded.trim_start_matches('/').trim_end_matches('/');
     path = path.strip_suffix(".git").unwrap_or(path);
     if path.is_empty() {
@@ -99,7 +104,11 @@ fn find_git_dir(dir: &Path) -> Option<PathBuf> {
             let text = std::fs::read_to_string(&dot_git).ok()?;
             let target = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
             let target = Path::new(target);
-            return Some(if target.is_absolute() { target.to_owned() } else { candidate.join(target) });
+            return Some(if target.is_absolute() {
+                target.to_owned()
+            } else {
+                candidate.join(target)
+            });
         }
         if is_bare_repo(candidate) {
             return Some(candidate.to_owned());
@@ -153,7 +162,9 @@ pub(crate) fn remote_url(config: &str, remote: &str) -> Option<String> {
                 None => break,
             }
         }
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         if key.trim().eq_ignore_ascii_case("url") {
             found = Some(config_value(value.trim()));
         }
@@ -211,7 +222,10 @@ mod tests {
     #[test]
     fn every_fixture_row_matches() {
         let mut rows = 0;
-        for line in FIXTURES.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        for line in FIXTURES
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
             let (url, expected) = line.split_once('\t').expect("two columns");
             assert_eq!(project_id_from_url(url), expected.trim(), "{url}");
             rows += 1;
@@ -224,24 +238,54 @@ mod tests {
         let a = project_id_from_url("git@github.com:user/repository.git");
         assert_eq!(a.len(), 64);
         assert_eq!(a, project_id_from_url("https://github.com/user/repository"));
-        assert_eq!(a, project_id_from_url("http://git:pass@github.com:9418/user/repository.git?foo#bar"));
-        assert_eq!(a, project_id_from_url("ssh://git@github.com/user/repository.git"));
-        assert_eq!(a, project_id_from_url("git://github.com/user/repository.git"));
-        assert_eq!(a, project_id_from_url("https://GitHub.com/user/repository/"));
+        assert_eq!(
+            a,
+            project_id_from_url("http://git:pass@github.com:9418/user/repository.git?foo#bar")
+        );
+        assert_eq!(
+            a,
+            project_id_from_url("ssh://git@github.com/user/repository.git")
+        );
+        assert_eq!(
+            a,
+            project_id_from_url("git://github.com/user/repository.git")
+        );
+        assert_eq!(
+            a,
+            project_id_from_url("https://GitHub.com/user/repository/")
+        );
     }
 
     #[test]
     fn unparsable_urls_give_empty_id() {
-        for bad in ["", "   ", "not a url", "https://", "git@host:", ":path", "http://[::1", "https://host/\u{7}x"] {
+        for bad in [
+            "",
+            "   ",
+            "not a url",
+            "https://",
+            "git@host:",
+            ":path",
+            "http://[::1",
+            "https://host/\u{7}x",
+        ] {
             assert_eq!(project_id_from_url(bad), "", "{bad:?}");
         }
     }
 
     #[test]
     fn odd_but_valid_urls() {
-        assert_eq!(normalize("https://host/my%20repo.git"), Some(("host".into(), "my repo".into())));
-        assert_eq!(normalize("git@host:группа/проект.git"), Some(("host".into(), "группа/проект".into())));
-        assert_eq!(normalize("https://[::1]:8080/a/b"), Some(("[::1]".into(), "a/b".into())));
+        assert_eq!(
+            normalize("https://host/my%20repo.git"),
+            Some(("host".into(), "my repo".into()))
+        );
+        assert_eq!(
+            normalize("git@host:группа/проект.git"),
+            Some(("host".into(), "группа/проект".into()))
+        );
+        assert_eq!(
+            normalize("https://[::1]:8080/a/b"),
+            Some(("[::1]".into(), "a/b".into()))
+        );
     }
 
     #[test]
@@ -250,9 +294,21 @@ mod tests {
         assert_eq!(remote_url(cfg, "origin").as_deref(), Some("git@h:o/r.git"));
         assert_eq!(remote_url(cfg, "upstream").as_deref(), Some("https://u/x"));
         assert_eq!(remote_url(cfg, "none"), None);
-        assert_eq!(remote_url("[remote.origin]\nurl=a:b/c\n", "origin").as_deref(), Some("a:b/c"));
-        assert_eq!(remote_url("[remote \"origin\"] url = x:y/z\n", "origin").as_deref(), Some("x:y/z"));
-        assert_eq!(remote_url("[remote \"origin\"]\nurl = x:y/\\\nz\n", "origin").as_deref(), Some("x:y/z"));
-        assert_eq!(remote_url("[remote \"Origin\"]\nurl = x:y/z\n", "origin"), None);
+        assert_eq!(
+            remote_url("[remote.origin]\nurl=a:b/c\n", "origin").as_deref(),
+            Some("a:b/c")
+        );
+        assert_eq!(
+            remote_url("[remote \"origin\"] url = x:y/z\n", "origin").as_deref(),
+            Some("x:y/z")
+        );
+        assert_eq!(
+            remote_url("[remote \"origin\"]\nurl = x:y/\\\nz\n", "origin").as_deref(),
+            Some("x:y/z")
+        );
+        assert_eq!(
+            remote_url("[remote \"Origin\"]\nurl = x:y/z\n", "origin"),
+            None
+        );
     }
 }

@@ -93,8 +93,16 @@ impl Sender {
             for event_type in left.values() {
                 let mut fields = Map::new();
                 fields.insert("event".into(), event_type.as_str().into());
-                fields.insert("deadlineMs".into(), (self.shared.settings.timeout.as_millis() as u64).into());
-                log.try_write(&diagnostic("warn", "event left undelivered at the deadline", execution_id, fields));
+                fields.insert(
+                    "deadlineMs".into(),
+                    (self.shared.settings.timeout.as_millis() as u64).into(),
+                );
+                log.try_write(&diagnostic(
+                    "warn",
+                    "event left undelivered at the deadline",
+                    execution_id,
+                    fields,
+                ));
             }
         }
     }
@@ -131,15 +139,32 @@ impl Shared {
 
     fn log_outcome(&self, events: &[(u64, Event)], outcome: &Outcome) {
         let (level, message, key, value): (&str, &str, &str, Value) = match outcome {
-            Outcome::Delivered(status) => ("info", "event delivered", "httpStatus", (*status).into()),
-            Outcome::Rejected(status) => ("warn", "event rejected by the endpoint", "httpStatus", (*status).into()),
-            Outcome::Failed(why) => ("warn", "event delivery failed", "error", why.as_str().into()),
+            Outcome::Delivered(status) => {
+                ("info", "event delivered", "httpStatus", (*status).into())
+            }
+            Outcome::Rejected(status) => (
+                "warn",
+                "event rejected by the endpoint",
+                "httpStatus",
+                (*status).into(),
+            ),
+            Outcome::Failed(why) => (
+                "warn",
+                "event delivery failed",
+                "error",
+                why.as_str().into(),
+            ),
         };
         for (_, event) in events {
             let mut fields = Map::new();
             fields.insert("event".into(), event.event_type.as_str().into());
             fields.insert(key.into(), value.clone());
-            self.log_line(&diagnostic(level, message, Some(&event.execution_id), fields));
+            self.log_line(&diagnostic(
+                level,
+                message,
+                Some(&event.execution_id),
+                fields,
+            ));
         }
     }
 }
@@ -150,7 +175,12 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
     let process = detect_process(&shared.app, &mut notes);
     let _ = shared.execution_id.set(process.execution_id.clone());
     for note in &notes {
-        shared.log_line(&diagnostic(note.level, &note.message, Some(&process.execution_id), Map::new()));
+        shared.log_line(&diagnostic(
+            note.level,
+            &note.message,
+            Some(&process.execution_id),
+            Map::new(),
+        ));
     }
     let mut transport: Option<Result<Arc<Transport>, &'static str>> = None;
     while let Ok(first) = rx.recv() {
@@ -182,7 +212,9 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
 }
 
 fn detect_process(app: &AppConfig, notes: &mut Vec<crate::config::Note>) -> ProcessInfo {
-    let project_id = std::env::current_dir().map(|dir| crate::project::project_id_for_dir(&dir)).unwrap_or_default();
+    let project_id = std::env::current_dir()
+        .map(|dir| crate::project::project_id_for_dir(&dir))
+        .unwrap_or_default();
     ProcessInfo {
         execution_id: uuid::Uuid::new_v4().to_string(),
         project_id,
@@ -192,7 +224,12 @@ fn detect_process(app: &AppConfig, notes: &mut Vec<crate::config::Note>) -> Proc
 
 /// Completes the envelope, logs it, prints it in debug mode (then it is settled: debug
 /// mode never sends), or queues it for the next request.
-fn accept(shared: &Shared, process: &ProcessInfo, (id, raw): (u64, RawEvent), batch: &mut Vec<(u64, Event)>) {
+fn accept(
+    shared: &Shared,
+    process: &ProcessInfo,
+    (id, raw): (u64, RawEvent),
+    batch: &mut Vec<(u64, Event)>,
+) {
     let event = raw.complete(process);
     shared.log_line(&event);
     if shared.settings.debug {
@@ -211,15 +248,26 @@ fn accept(shared: &Shared, process: &ProcessInfo, (id, raw): (u64, RawEvent), ba
 fn send_in_background(shared: &Arc<Shared>, transport: &Arc<Transport>, batch: Vec<(u64, Event)>) {
     let ids: Vec<u64> = batch.iter().map(|(id, _)| *id).collect();
     let (thread_shared, transport) = (shared.clone(), transport.clone());
-    let spawned = std::thread::Builder::new().name("cli-telemetry-http".into()).spawn(move || {
-        let events: Vec<Event> = batch.iter().map(|(_, e)| e.clone()).collect();
-        let body = serde_json::to_vec(&crate::otlp::export_request(&thread_shared.app.name, &events)).unwrap_or_default();
-        let outcome = transport.send(body);
-        thread_shared.log_outcome(&batch, &outcome);
-        thread_shared.settle(&batch.iter().map(|(id, _)| *id).collect::<Vec<_>>());
-    });
+    let spawned = std::thread::Builder::new()
+        .name("cli-telemetry-http".into())
+        .spawn(move || {
+            let events: Vec<Event> = batch.iter().map(|(_, e)| e.clone()).collect();
+            let body = serde_json::to_vec(&crate::otlp::export_request(
+                &thread_shared.app.name,
+                &events,
+            ))
+            .unwrap_or_default();
+            let outcome = transport.send(body);
+            thread_shared.log_outcome(&batch, &outcome);
+            thread_shared.settle(&batch.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+        });
     if spawned.is_err() {
-        shared.log_line(&diagnostic("warn", "event delivery failed: no thread for the request", shared.execution_id.get().map(String::as_str), Map::new()));
+        shared.log_line(&diagnostic(
+            "warn",
+            "event delivery failed: no thread for the request",
+            shared.execution_id.get().map(String::as_str),
+            Map::new(),
+        ));
         shared.settle(&ids);
     }
 }

@@ -25,7 +25,10 @@ pub(crate) struct Runtime {
 
 enum Sink {
     Background(Sender),
-    Capture { events: Mutex<Vec<Event>>, process: ProcessInfo },
+    Capture {
+        events: Mutex<Vec<Event>>,
+        process: ProcessInfo,
+    },
 }
 
 static GLOBAL: OnceLock<Arc<Runtime>> = OnceLock::new();
@@ -45,11 +48,24 @@ impl Runtime {
     }
 
     pub(crate) fn capture(app: AppConfig, settings: Settings, process: ProcessInfo) -> Runtime {
-        Runtime::with_sink(app, settings, Sink::Capture { events: Mutex::new(Vec::new()), process })
+        Runtime::with_sink(
+            app,
+            settings,
+            Sink::Capture {
+                events: Mutex::new(Vec::new()),
+                process,
+            },
+        )
     }
 
     fn with_sink(app: AppConfig, settings: Settings, sink: Sink) -> Runtime {
-        Runtime { app, settings, invocation: Mutex::new(None), command: Mutex::new(None), sink }
+        Runtime {
+            app,
+            settings,
+            invocation: Mutex::new(None),
+            command: Mutex::new(None),
+            sink,
+        }
     }
 
     pub(crate) fn record(&self, cmd: &Command, matches: &ArgMatches) {
@@ -62,7 +78,9 @@ impl Runtime {
     fn invocation_for(&self, name: Option<&str>, matches: Option<&ArgMatches>) -> Invocation {
         let mut inv = match matches {
             Some(m) => {
-                let cmd = lock(&self.command).clone().unwrap_or_else(|| Command::new(self.app.name.clone()));
+                let cmd = lock(&self.command)
+                    .clone()
+                    .unwrap_or_else(|| Command::new(self.app.name.clone()));
                 Invocation::from_matches(&cmd, m)
             }
             None => lock(&self.invocation).clone().unwrap_or_default(),
@@ -158,12 +176,14 @@ impl ActiveCommand {
     /// Emits CommandExited and flushes within the deadline.
     pub(crate) fn end(self, exit_code: i32) {
         let duration = self.started.elapsed().as_millis() as u64;
-        self.rt.emit(RawEvent::exited(self.command.clone(), exit_code, duration));
+        self.rt
+            .emit(RawEvent::exited(self.command.clone(), exit_code, duration));
         self.rt.flush();
     }
 
     pub(crate) fn emit(&self, event_type: &str, data: serde_json::Map<String, serde_json::Value>) {
-        self.rt.emit(RawEvent::new(self.command.clone(), event_type, data));
+        self.rt
+            .emit(RawEvent::new(self.command.clone(), event_type, data));
     }
 }
 
@@ -176,7 +196,11 @@ pub(crate) fn begin(name: Option<&str>, matches: Option<&ArgMatches>) -> bool {
     let Some(rt) = current() else { return false };
     let inv = rt.invocation_for(name, matches);
     rt.emit(RawEvent::started(inv.command.clone(), &inv.options));
-    let active = ActiveCommand { rt, command: inv.command, started: Instant::now() };
+    let active = ActiveCommand {
+        rt,
+        command: inv.command,
+        started: Instant::now(),
+    };
     CURRENT.with(|c| *c.borrow_mut() = Some(active));
     true
 }

@@ -49,7 +49,12 @@ impl Capture {
             };
             let rt = Arc::new(crate::state::Runtime::capture(app, settings, process));
             let value = crate::state::with_capture(rt.clone(), f);
-            (value, Captured { events: rt.take_captured() })
+            (
+                value,
+                Captured {
+                    events: rt.take_captured(),
+                },
+            )
         }
         #[cfg(not(feature = "telemetry"))]
         {
@@ -104,9 +109,11 @@ impl Captured {
     /// Asserts that the events are exactly `expected`, in order. On a mismatch the panic
     /// message shows both sides.
     pub fn assert_events(&self, expected: &[Expect]) {
-        let ok = self.events.len() == expected.len() && self.events.iter().zip(expected).all(|(e, x)| x.matches(e));
+        let ok = self.events.len() == expected.len()
+            && self.events.iter().zip(expected).all(|(e, x)| x.matches(e));
         if !ok {
-            let mut msg = String::from("captured events differ from the expected ones\n  expected:\n");
+            let mut msg =
+                String::from("captured events differ from the expected ones\n  expected:\n");
             for x in expected {
                 msg.push_str(&format!("    {x}\n"));
             }
@@ -156,7 +163,14 @@ pub struct Expect {
 impl Expect {
     /// An event of `event_type` (any command).
     pub fn event(event_type: &str) -> Self {
-        Expect { event_type: event_type.into(), command: None, option_names: None, options: None, exit_code: None, data: Map::new() }
+        Expect {
+            event_type: event_type.into(),
+            command: None,
+            option_names: None,
+            options: None,
+            exit_code: None,
+            data: Map::new(),
+        }
     }
 
     /// CommandStarted of `command`.
@@ -202,10 +216,19 @@ impl Expect {
     fn matches(&self, e: &Event) -> bool {
         e.event_type == self.event_type
             && self.command.as_ref().is_none_or(|c| *c == e.command)
-            && self.option_names.as_ref().is_none_or(|n| *n == e.option_names())
-            && self.options.as_ref().is_none_or(|o| *o == e.command_options())
+            && self
+                .option_names
+                .as_ref()
+                .is_none_or(|n| *n == e.option_names())
+            && self
+                .options
+                .as_ref()
+                .is_none_or(|o| *o == e.command_options())
             && self.exit_code.is_none_or(|c| Some(c) == e.exit_code())
-            && self.data.iter().all(|(k, v)| e.event_data.get(k) == Some(v))
+            && self
+                .data
+                .iter()
+                .all(|(k, v)| e.event_data.get(k) == Some(v))
     }
 }
 
@@ -219,7 +242,11 @@ impl std::fmt::Display for Expect {
             write!(f, " options={n:?}")?;
         }
         if let Some(o) = &self.options {
-            write!(f, " options={}", serde_json::to_string(o).unwrap_or_default())?;
+            write!(
+                f,
+                " options={}",
+                serde_json::to_string(o).unwrap_or_default()
+            )?;
         }
         if let Some(c) = self.exit_code {
             write!(f, " exitCode={c}")?;
@@ -245,7 +272,14 @@ pub struct Log {
 impl Log {
     /// Diagnostics whose `message` contains `text`.
     pub fn diagnostics_containing(&self, text: &str) -> Vec<&Map<String, Value>> {
-        self.diagnostics.iter().filter(|d| d.get("message").and_then(Value::as_str).is_some_and(|m| m.contains(text))).collect()
+        self.diagnostics
+            .iter()
+            .filter(|d| {
+                d.get("message")
+                    .and_then(Value::as_str)
+                    .is_some_and(|m| m.contains(text))
+            })
+            .collect()
     }
 }
 
@@ -260,10 +294,12 @@ pub fn parse_log(text: &str) -> Log {
     let mut log = Log::default();
     for line in text.lines().filter(|l| !l.is_empty()) {
         match serde_json::from_str::<Map<String, Value>>(line) {
-            Ok(map) if map.contains_key("eventType") => match serde_json::from_value(Value::Object(map)) {
-                Ok(event) => log.events.events.push(event),
-                Err(_) => log.invalid.push(line.to_owned()),
-            },
+            Ok(map) if map.contains_key("eventType") => {
+                match serde_json::from_value(Value::Object(map)) {
+                    Ok(event) => log.events.events.push(event),
+                    Err(_) => log.invalid.push(line.to_owned()),
+                }
+            }
             Ok(map) if map.contains_key("level") => log.diagnostics.push(map),
             _ => log.invalid.push(line.to_owned()),
         }
@@ -284,7 +320,8 @@ mod tests {
             "\n{\"torn\n"
         );
         let log = parse_log(text);
-        log.events.assert_events(&[Expect::started("werf").options(Vec::<String>::new())]);
+        log.events
+            .assert_events(&[Expect::started("werf").options(Vec::<String>::new())]);
         assert_eq!(log.diagnostics.len(), 1);
         assert_eq!(log.diagnostics_containing("delivered").len(), 1);
         assert_eq!(log.invalid, vec!["{\"torn".to_owned()]);

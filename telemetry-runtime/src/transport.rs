@@ -25,7 +25,11 @@ pub(crate) fn endpoint_url(raw: &str) -> Result<Url, &'static str> {
     if raw.is_empty() {
         return Err("no endpoint configured");
     }
-    let with_scheme = if raw.contains("://") { raw.to_owned() } else { format!("https://{raw}") };
+    let with_scheme = if raw.contains("://") {
+        raw.to_owned()
+    } else {
+        format!("https://{raw}")
+    };
     let url = Url::parse(&with_scheme).map_err(|_| "endpoint URL is malformed")?;
     match url.scheme() {
         "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
@@ -83,7 +87,9 @@ fn tls_config(https: bool) -> Option<rustls::ClientConfig> {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().ok()?;
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?;
     Some(builder.with_root_certificates(roots).with_no_client_auth())
 }
 
@@ -136,13 +142,32 @@ mod tests {
 
     #[test]
     fn endpoint_urls() {
-        assert_eq!(endpoint_url("http://127.0.0.1:4318/v1/traces").unwrap().as_str(), "http://127.0.0.1:4318/v1/traces");
-        assert_eq!(endpoint_url("telemetry.example.com/v1/traces").unwrap().scheme(), "https");
+        assert_eq!(
+            endpoint_url("http://127.0.0.1:4318/v1/traces")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:4318/v1/traces"
+        );
+        assert_eq!(
+            endpoint_url("telemetry.example.com/v1/traces")
+                .unwrap()
+                .scheme(),
+            "https"
+        );
         assert_eq!(endpoint_url(""), Err("no endpoint configured"));
         assert_eq!(endpoint_url("http://"), Err("endpoint URL is malformed"));
-        assert_eq!(endpoint_url("ftp://host/x"), Err("endpoint URL scheme is not http or https"));
-        assert_eq!(endpoint_url("file:///etc/passwd"), Err("endpoint URL scheme is not http or https"));
-        assert_eq!(endpoint_url("http://exa mple.com/"), Err("endpoint URL is malformed"));
+        assert_eq!(
+            endpoint_url("ftp://host/x"),
+            Err("endpoint URL scheme is not http or https")
+        );
+        assert_eq!(
+            endpoint_url("file:///etc/passwd"),
+            Err("endpoint URL scheme is not http or https")
+        );
+        assert_eq!(
+            endpoint_url("http://exa mple.com/"),
+            Err("endpoint URL is malformed")
+        );
     }
 
     #[test]

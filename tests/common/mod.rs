@@ -14,15 +14,24 @@ pub fn werf_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("test exe");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
         let status = Command::new(env!("CARGO"))
             .args(["build", "--quiet", "--example", "werf"])
-            .args(if profile_dir.ends_with("release") { &["--release"][..] } else { &[][..] })
+            .args(if profile_dir.ends_with("release") {
+                &["--release"][..]
+            } else {
+                &[][..]
+            })
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("cargo build --example werf");
         assert!(status.success(), "building the example failed");
-        let bin = profile_dir.join("examples").join(format!("werf{}", std::env::consts::EXE_SUFFIX));
+        let bin = profile_dir
+            .join("examples")
+            .join(format!("werf{}", std::env::consts::EXE_SUFFIX));
         assert!(bin.exists(), "{} missing", bin.display());
         bin
     })
@@ -62,13 +71,18 @@ impl Run {
 
     /// Telemetry on, sending to `url`, logging to `log`.
     pub fn telemetry(self, url: &str, log: &Path) -> Self {
-        self.env("WERF_TELEMETRY", "1").env("WERF_TELEMETRY_TRACE_URL", url).env("WERF_TELEMETRY_LOG_FILE", log)
+        self.env("WERF_TELEMETRY", "1")
+            .env("WERF_TELEMETRY_TRACE_URL", url)
+            .env("WERF_TELEMETRY_LOG_FILE", log)
     }
 
     pub fn run(mut self) -> Finished {
         let start = Instant::now();
         let output = self.cmd.output().expect("run werf");
-        Finished { output, elapsed: start.elapsed() }
+        Finished {
+            output,
+            elapsed: start.elapsed(),
+        }
     }
 }
 
@@ -91,7 +105,11 @@ impl Finished {
     pub fn assert_same_as(&self, other: &Finished, what: &str) {
         assert_eq!(self.stdout(), other.stdout(), "{what}: stdout differs");
         assert_eq!(self.stderr(), other.stderr(), "{what}: stderr differs");
-        assert_eq!(self.output.status.code(), other.output.status.code(), "{what}: exit code differs");
+        assert_eq!(
+            self.output.status.code(),
+            other.output.status.code(),
+            "{what}: exit code differs"
+        );
     }
 }
 
@@ -126,7 +144,11 @@ impl Receiver {
                 std::thread::spawn(move || serve(stream, mode, b, p));
             }
         });
-        Receiver { addr, bodies, paths }
+        Receiver {
+            addr,
+            bodies,
+            paths,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -151,7 +173,12 @@ impl Receiver {
     }
 }
 
-fn serve(stream: TcpStream, mode: Mode, bodies: Arc<Mutex<Vec<Vec<u8>>>>, paths: Arc<Mutex<Vec<String>>>) {
+fn serve(
+    stream: TcpStream,
+    mode: Mode,
+    bodies: Arc<Mutex<Vec<Vec<u8>>>>,
+    paths: Arc<Mutex<Vec<String>>>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
     let mut writer = match stream.try_clone() {
         Ok(w) => w,
@@ -163,7 +190,11 @@ fn serve(stream: TcpStream, mode: Mode, bodies: Arc<Mutex<Vec<Vec<u8>>>>, paths:
         if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
             return;
         }
-        let path = request_line.split_whitespace().nth(1).unwrap_or("").to_owned();
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .to_owned();
         let mut length = 0usize;
         loop {
             let mut line = String::new();
@@ -207,7 +238,11 @@ fn serve(stream: TcpStream, mode: Mode, bodies: Arc<Mutex<Vec<Vec<u8>>>>, paths:
 
 /// A port on 127.0.0.1 where nothing listens.
 pub fn refused_url() -> String {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     format!("http://127.0.0.1:{port}/v1/traces")
 }
 

@@ -1,0 +1,341 @@
+//! Telemetry status for the people running the tool (SPEC S-14): whether it is on, the one
+//! setting that decided it, ignored values, where events go, and the next event exactly as
+//! it would be sent. Computing it never sends, never writes the log file, never creates a
+//! spool or marker.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::config::{AppConfig, Decision, Env, Note, ProcessEnv, Settings, Telemetry};
+use crate::event::Event;
+
+/// The answer to "is telemetry on, and why?" — see [`status`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Status {
+    /// The application's name.
+    pub app: String,
+    /// Whether events are recorded.
+    pub enabled: bool,
+    /// The single setting that decided [`Status::enabled`].
+    pub decided_by: Decision,
+    /// Debug mode: events are printed to stderr and never sent.
+    pub debug: bool,
+    /// Environment values that were ignored, and why.
+    pub ignored: Vec<Note>,
+    /// Where events are sent (credentials removed), when on and not in debug mode.
+    pub endpoint: Option<String>,
+    /// The log file, when one is set.
+    pub log_file: Option<PathBuf>,
+    /// The exit deadline in milliseconds.
+    pub deadline_ms: u64,
+    /// The next CommandStarted for the current directory, as it would be sent (no options;
+    /// `ts` and `executionID` differ in every run). `None` when compiled out.
+    pub next_event: Option<Event>,
+    /// The variable that switches telemetry off.
+    pub switch_var: String,
+}
+
+/// Version of the JSON rendering ([`Status::to_json`]).
+pub const STATUS_SCHEMA_VERSION: u32 = 1;
+
+impl Telemetry {
+    /// The status these settings would have in the current environment (without installing).
+    pub fn status(&self) -> Status {
+        compute(&self.app, &ProcessEnv)
+    }
+}
+
+/// The status of the installed telemetry (see [`Telemetry::install`]); `None` when
+/// nothing was installed.
+pub fn status() -> Option<Status> {
+    crate::api::installed_app().map(|app| compute(app, &ProcessEnv))
+}
+
+/// Prints the installed telemetry's status to stdout, for humans or as JSON: what an
+/// application's `<app> telemetry status [--json]` subcommand calls.
+///
+/// ```
+/// cli_telemetry_runtime::print_status(false); // nothing installed: says so
+/// ```
+pub fn print_status(json: bool) {
+    match status() {
+        Some(s) if json => println!("{}", s.to_json()),
+        Some(s) => print!("{}", s.render()),
+        None if json => println!(
+            "{}",
+            json!({ "schemaVersion": STATUS_SCHEMA_VERSION, "installed": false })
+        ),
+        None => println!("Telemetry is not set up in this program."),
+    }
+}
+
+fn compute(app: &AppConfig, env: &dyn Env) -> Status {
+    let settings = Settings::for_status(app, env);
+    let endpoint = (settings.enabled && !settings.debug).then(|| redact(&settings.endpoint));
+    Status {
+        app: app.name.clone(),
+        enabled: settings.enabled,
+        decided_by: settings.decision.clone(),
+        debug: settings.debug,
+        ignored: settings.notes.clone(),
+        endpoint,
+        log_file: settings.log_file.clone().filter(|_| settings.enabled),
+        deadline_ms: settings.timeout.as_millis() as u64,
+        next_event: next_event(app, env),
+        switch_var: app.var(""),
+    }
+}
+
+#[cfg(feature = "telemetry")]
+fn next_event(app: &AppConfig, env: &dyn Env) -> Option<Event> {
+    let mut notes = Vec::new();
+    let process = crate::event::ProcessInfo {
+        execution_id: uuid::Uuid::new_v4().to_string(),
+        project_id: std::env::current_dir()
+            .map(|d| crate::project::project_id_for_dir(&d))
+            .unwrap_or_default(),
+        attributes: crate::attributes::detect(app, env, &mut notes),
+    };
+    Some(crate::event::RawEvent::started(app.name.as_str().into(), &[]).complete(&process))
+}
+
+#[cfg(not(feature = "telemetry"))]
+fn next_event(_: &AppConfig, _: &dyn Env) -> Option<Event> {
+    None
+}
+
+/// The endpoint without user name, password, query or fragment.
+fn redact(endpoint: &str) -> String {
+    #[cfg(feature = "telemetry")]
+    {
+        match crate::transport::endpoint_url(endpoint) {
+            Ok(mut url) => {
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.set_query(None);
+                url.set_fragment(None);
+                url.to_string()
+            }
+            Err(why) => format!("({why})"),
+        }
+    }
+    #[cfg(not(feature = "telemetry"))]
+    {
+        let _ = endpoint;
+        String::new()
+    }
+}
+
+impl Decision {
+    /// A short human description: `WERF_TELEMETRY=1`, `DO_NOT_TRACK`, ….
+    pub fn describe(&self) -> String {
+        match self {
+            Decision::EnvVar { var, on: true } => format!("{var} is set to on"),
+            Decision::EnvVar { var, on: false } => format!("{var} is set to off"),
+            Decision::DoNotTrack => "DO_NOT_TRACK is set".into(),
+            Decision::Debug { var } => format!("{var} is set (debug mode: print, never send)"),
+            Decision::AppDefault { on } => format!(
+                "nothing is set; the application's default is {}",
+                on_off(*on)
+            ),
+            Decision::CompiledOut => "this build has no telemetry (compiled out)".into(),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        match self {
+            Decision::EnvVar { var, on } => json!({ "setting": "env", "var": var, "on": on }),
+            Decision::DoNotTrack => {
+                json!({ "setting": "doNotTrack", "var": "DO_NOT_TRACK", "on": false })
+            }
+            Decision::Debug { var } => json!({ "setting": "debug", "var": var, "on": true }),
+            Decision::AppDefault { on } => json!({ "setting": "appDefault", "on": on }),
+            Decision::CompiledOut => json!({ "setting": "compiledOut", "on": false }),
+        }
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+impl Status {
+    /// The JSON rendering. Schema (version [`STATUS_SCHEMA_VERSION`]), stable:
+    ///
+    /// ```text
+    /// { "schemaVersion": 1, "installed": true, "app": "werf", "enabled": bool,
+    ///   "decidedBy": { "setting": "env"|"doNotTrack"|"debug"|"appDefault"|"compiledOut",
+    ///                  "var"?: string, "on": bool },
+    ///   "debug": bool, "ignored": [ { "level": string, "message": string } ],
+    ///   "endpoint": string|null, "logFile": string|null, "deadlineMs": int,
+    ///   "switchOff": string, "nextEvent": <event envelope>|null }
+    /// ```
+    pub fn to_json(&self) -> Value {
+        json!({
+            "schemaVersion": STATUS_SCHEMA_VERSION,
+            "installed": true,
+            "app": self.app,
+            "enabled": self.enabled,
+            "decidedBy": self.decided_by.to_json(),
+            "debug": self.debug,
+            "ignored": self.ignored.iter().map(|n| json!({ "level": n.level, "message": n.message })).collect::<Vec<_>>(),
+            "endpoint": self.endpoint,
+            "logFile": self.log_file.as_ref().map(|p| p.display().to_string()),
+            "deadlineMs": self.deadline_ms,
+            "switchOff": format!("{}=0 or DO_NOT_TRACK=1", self.switch_var),
+            "nextEvent": self.next_event,
+        })
+    }
+
+    /// The rendering for humans.
+    pub fn render(&self) -> String {
+        let mut out = format!("Telemetry of {}: {}\n", self.app, on_off(self.enabled));
+        out.push_str(&format!("  decided by:  {}\n", self.decided_by.describe()));
+        for note in &self.ignored {
+            out.push_str(&format!("  ignored:     {}\n", note.message));
+        }
+        if self.enabled {
+            let sent = match (&self.endpoint, self.debug) {
+                (_, true) => "not sent: printed to stderr (debug mode)".to_owned(),
+                (Some(e), false) => e.clone(),
+                (None, false) => "nowhere".to_owned(),
+            };
+            out.push_str(&format!("  events go:   {sent}\n"));
+            let log = self
+                .log_file
+                .as_ref()
+                .map_or("none".to_owned(), |p| p.display().to_string());
+            out.push_str(&format!("  log file:    {log}\n"));
+            out.push_str(&format!("  deadline:    {} ms at exit\n", self.deadline_ms));
+            out.push_str(&format!(
+                "  switch off:  {}=0 or DO_NOT_TRACK=1\n",
+                self.switch_var
+            ));
+        } else if !matches!(self.decided_by, Decision::CompiledOut) {
+            out.push_str("  nothing is recorded, sent or written\n");
+        }
+        if let Some(event) = &self.next_event {
+            let label = if self.enabled {
+                "would be sent"
+            } else {
+                "would be sent if telemetry were on"
+            };
+            out.push_str(&format!(
+                "Next CommandStarted event, exactly as it {label} (without options):\n"
+            ));
+            out.push_str(&serde_json::to_string_pretty(event).unwrap_or_default());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+#[cfg(all(test, feature = "telemetry"))]
+mod tests {
+    use super::*;
+
+    fn app(default_on: bool) -> AppConfig {
+        Telemetry::builder("werf")
+            .endpoint("https://u:p@telemetry.example/v1/traces?k=v")
+            .enabled_by_default(default_on)
+            .app
+    }
+
+    fn status_of<const N: usize>(default_on: bool, env: [(&str, &str); N]) -> Status {
+        compute(&app(default_on), &env)
+    }
+
+    #[test]
+    fn each_deciding_setting_in_both_renderings() {
+        let cases: Vec<(Status, &str, &str)> = vec![
+            (
+                status_of(false, [("WERF_TELEMETRY", "1")]),
+                "WERF_TELEMETRY is set to on",
+                "env",
+            ),
+            (
+                status_of(true, [("WERF_TELEMETRY", "no")]),
+                "WERF_TELEMETRY is set to off",
+                "env",
+            ),
+            (
+                status_of(true, [("WERF_TELEMETRY", "1"), ("DO_NOT_TRACK", "true")]),
+                "DO_NOT_TRACK is set",
+                "doNotTrack",
+            ),
+            (
+                status_of(false, [("WERF_TELEMETRY_DEBUG", "1")]),
+                "WERF_TELEMETRY_DEBUG is set",
+                "debug",
+            ),
+            (
+                status_of(false, []),
+                "the application's default is off",
+                "appDefault",
+            ),
+            (
+                status_of(true, []),
+                "the application's default is on",
+                "appDefault",
+            ),
+        ];
+        for (status, human, setting) in cases {
+            assert!(status.render().contains(human), "{}", status.render());
+            let json = status.to_json();
+            assert_eq!(json["decidedBy"]["setting"], setting);
+            assert_eq!(json["enabled"], status.enabled);
+            let text = json.to_string();
+            let back: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back["schemaVersion"], 1);
+        }
+    }
+
+    #[test]
+    fn ignored_value_is_shown_with_why_but_not_the_value() {
+        let s = status_of(false, [("WERF_TELEMETRY", "maybe")]);
+        assert!(!s.enabled);
+        assert_eq!(s.decided_by, Decision::AppDefault { on: false });
+        assert!(s
+            .render()
+            .contains("ignored:     WERF_TELEMETRY has a value that is neither on"));
+        assert_eq!(s.to_json()["ignored"].as_array().unwrap().len(), 1);
+        assert!(!s.render().contains("maybe"));
+    }
+
+    #[test]
+    fn endpoint_loses_credentials_and_next_event_is_an_envelope() {
+        let s = status_of(
+            false,
+            [
+                ("WERF_TELEMETRY", "1"),
+                ("WERF_TELEMETRY_LOG_FILE", "/tmp/w.log"),
+            ],
+        );
+        assert_eq!(
+            s.endpoint.as_deref(),
+            Some("https://telemetry.example/v1/traces")
+        );
+        assert_eq!(s.log_file, Some(PathBuf::from("/tmp/w.log")));
+        let ev = s.next_event.as_ref().unwrap();
+        assert_eq!(ev.event_type, "CommandStarted");
+        assert_eq!(ev.command, "werf");
+        assert!(ev.event_data.is_empty());
+        let json = s.to_json();
+        assert_eq!(json["nextEvent"]["schemaVersion"], 1);
+        assert_eq!(json["deadlineMs"], 1300);
+        assert!(!json.to_string().contains("u:p"));
+    }
+
+    #[test]
+    fn off_shows_no_destinations() {
+        let s = status_of(false, [("WERF_TELEMETRY_LOG_FILE", "/tmp/w.log")]);
+        assert!(s.endpoint.is_none() && s.log_file.is_none());
+        assert!(s.render().contains("nothing is recorded, sent or written"));
+    }
+}

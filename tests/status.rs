@@ -1,0 +1,91 @@
+//! `werf telemetry status` (SPEC S-14), seen from outside: both renderings, and the
+//! command never sends, never writes the log file.
+#![cfg(feature = "telemetry")]
+
+mod common;
+
+use common::{werf, Mode, Receiver};
+use serde_json::Value;
+
+fn status_json(run: common::Run) -> Value {
+    let done = run.run();
+    assert_eq!(done.code(), Some(0), "{}", done.stderr());
+    assert_eq!(done.stderr(), "");
+    serde_json::from_str(&done.stdout()).unwrap_or_else(|e| panic!("{e}: {}", done.stdout()))
+}
+
+/// Environment, expected `enabled`, expected deciding setting.
+type Case = (Vec<(&'static str, &'static str)>, bool, &'static str);
+
+#[test]
+fn json_rendering_for_each_deciding_setting() {
+    let cases: Vec<Case> = vec![
+        (vec![], false, "appDefault"),
+        (vec![("WERF_TELEMETRY", "1")], true, "env"),
+        (vec![("WERF_TELEMETRY", "off")], false, "env"),
+        (
+            vec![("WERF_TELEMETRY", "1"), ("DO_NOT_TRACK", "1")],
+            false,
+            "doNotTrack",
+        ),
+        (vec![("WERF_TELEMETRY_DEBUG", "true")], true, "debug"),
+    ];
+    for (env, enabled, setting) in cases {
+        let mut run = werf(&["telemetry", "status", "--json"]);
+        for (k, v) in &env {
+            run = run.env(k, v);
+        }
+        let json = status_json(run);
+        assert_eq!(json["schemaVersion"], 1);
+        assert_eq!(json["enabled"], enabled, "{env:?}");
+        assert_eq!(json["decidedBy"]["setting"], setting, "{env:?}");
+        assert_eq!(json["nextEvent"]["eventType"], "CommandStarted");
+        assert_eq!(json["nextEvent"]["command"], "werf");
+    }
+}
+
+#[test]
+fn ignored_value_is_reported_in_both_renderings() {
+    let json = status_json(werf(&["telemetry", "status", "--json"]).env("WERF_TELEMETRY", "maybe"));
+    assert_eq!(json["decidedBy"]["setting"], "appDefault");
+    assert!(json["ignored"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("WERF_TELEMETRY"));
+    let human = werf(&["telemetry", "status"])
+        .env("WERF_TELEMETRY", "maybe")
+        .run();
+    assert!(
+        human.stdout().contains("Telemetry of werf: off"),
+        "{}",
+        human.stdout()
+    );
+    assert!(
+        human
+            .stdout()
+            .contains("ignored:     WERF_TELEMETRY has a value"),
+        "{}",
+        human.stdout()
+    );
+}
+
+#[test]
+fn status_never_sends_and_never_writes() {
+    let receiver = Receiver::start(Mode::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("t.log");
+    let json =
+        status_json(werf(&["telemetry", "status", "--json"]).telemetry(&receiver.url(), &log));
+    assert_eq!(json["enabled"], true);
+    assert_eq!(json["endpoint"], receiver.url());
+    assert_eq!(json["logFile"], log.display().to_string());
+    let human = werf(&["telemetry", "status"])
+        .telemetry(&receiver.url(), &log)
+        .run();
+    assert!(human
+        .stdout()
+        .contains(&format!("events go:   {}", receiver.url())));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(receiver.bodies().is_empty());
+    assert!(!log.exists());
+}
