@@ -170,6 +170,8 @@ fn main() -> ExitCode {
         .endpoint("https://telemetry.invalid/v1/traces")
         .enabled_by_default(false)
         .group_channel_env("TRDL_USE_WERF_GROUP_CHANNEL")
+        // Shown only when telemetry is on by the app's default, which werf's is not.
+        .first_run_notice("werf collects anonymous usage data: see `werf telemetry status`; WERF_TELEMETRY=0 switches it off.")
         .install();
     let cli: Cli = cli_telemetry::parse();
     let result = match &cli.command {

@@ -37,6 +37,19 @@ pub(crate) struct AppConfig {
     pub enabled_by_default: bool,
     pub group_channel_env: Option<String>,
     pub timeout: Duration,
+    pub spool: SpoolSetting,
+    pub notice: Option<String>,
+}
+
+/// Where undelivered events wait for a later run.
+#[derive(Clone, Debug)]
+pub(crate) enum SpoolSetting {
+    /// `<cache dir>/<app>/telemetry-spool`.
+    Default,
+    /// No spool: undelivered events are dropped (and logged as such).
+    Disabled,
+    /// This directory.
+    Dir(PathBuf),
 }
 
 impl Telemetry {
@@ -64,6 +77,8 @@ impl Telemetry {
                 enabled_by_default: false,
                 group_channel_env: None,
                 timeout: DEFAULT_TIMEOUT,
+                spool: SpoolSetting::Default,
+                notice: None,
             },
         }
     }
@@ -108,6 +123,26 @@ impl Telemetry {
         self
     }
 
+    /// Where undelivered events wait for a later run (SPEC S-13). Default:
+    /// `<cache dir>/<app>/telemetry-spool`, the cache dir being `$XDG_CACHE_HOME` or the
+    /// platform's. `None` disables the spool.
+    pub fn spool_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.app.spool = match dir {
+            Some(dir) => SpoolSetting::Dir(dir),
+            None => SpoolSetting::Disabled,
+        };
+        self
+    }
+
+    /// A notice shown once, on stderr, when telemetry is on only because of the app's
+    /// default (SPEC S-12): the first run prints it and records that it did in
+    /// `<config dir>/<app>/telemetry-notice-shown`; CI runs print it every time. Nothing is
+    /// sent before it has been shown, and nothing at all if the marker cannot be written.
+    pub fn first_run_notice(mut self, text: impl Into<String>) -> Self {
+        self.app.notice = Some(text.into());
+        self
+    }
+
     /// The application name given to [`Telemetry::builder`].
     pub fn app_name(&self) -> &str {
         &self.app.name
@@ -117,6 +152,48 @@ impl Telemetry {
 impl AppConfig {
     pub(crate) fn var(&self, suffix: &str) -> String {
         format!("{}_TELEMETRY{}", self.env_prefix, suffix)
+    }
+
+    /// A file-name-safe form of the app name, for directories.
+    fn dir_name(&self) -> String {
+        let name: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if name.is_empty() || name.starts_with('.') {
+            format!("app{name}")
+        } else {
+            name
+        }
+    }
+
+    /// The spool directory, if any.
+    pub(crate) fn spool_dir(&self, env: &dyn Env) -> Option<PathBuf> {
+        match &self.spool {
+            SpoolSetting::Default => Some(
+                crate::dirs::cache_dir(env)?
+                    .join(self.dir_name())
+                    .join("telemetry-spool"),
+            ),
+            SpoolSetting::Disabled => None,
+            SpoolSetting::Dir(dir) => Some(dir.clone()),
+        }
+    }
+
+    /// The first-run notice marker file.
+    pub(crate) fn notice_marker(&self, env: &dyn Env) -> Option<PathBuf> {
+        Some(
+            crate::dirs::config_dir(env)?
+                .join(self.dir_name())
+                .join("telemetry-notice-shown"),
+        )
     }
 }
 
@@ -176,6 +253,8 @@ pub(crate) struct Settings {
     pub endpoint: String,
     pub timeout: Duration,
     pub notes: Vec<Note>,
+    /// Where undelivered events are kept (on, not in debug mode, spool not disabled).
+    pub spool: Option<PathBuf>,
 }
 
 /// Read access to environment variables, so the rules can be tested without touching the
@@ -308,6 +387,7 @@ impl Settings {
             endpoint: app.endpoint.clone(),
             timeout: app.timeout,
             notes,
+            spool: None,
         };
         if enabled {
             settings.read_details(app, env);
@@ -325,6 +405,9 @@ impl Settings {
     }
 
     fn read_details(&mut self, app: &AppConfig, env: &dyn Env) {
+        if !self.debug {
+            self.spool = app.spool_dir(env);
+        }
         let log_var = app.var("_LOG_FILE");
         self.log_file = env
             .var_os(&log_var)

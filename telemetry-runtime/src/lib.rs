@@ -31,11 +31,17 @@ mod status;
 pub mod testing;
 
 #[cfg(feature = "telemetry")]
+mod dirs;
+#[cfg(feature = "telemetry")]
+mod notice;
+#[cfg(feature = "telemetry")]
 mod otlp;
 #[cfg(feature = "telemetry")]
 mod project;
 #[cfg(feature = "telemetry")]
 mod sender;
+#[cfg(feature = "telemetry")]
+mod spool;
 #[cfg(feature = "telemetry")]
 mod state;
 #[cfg(feature = "telemetry")]

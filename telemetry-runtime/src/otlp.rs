@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use crate::event::Event;
 
 /// The request body carrying `events`, one span each.
-pub(crate) fn export_request(service_name: &str, events: &[Event]) -> Value {
-    let spans: Vec<Value> = events.iter().map(span).collect();
+pub(crate) fn export_request(service_name: &str, events: &[&Event]) -> Value {
+    let spans: Vec<Value> = events.iter().map(|e| span(e)).collect();
     json!({
         "resourceSpans": [{
             "resource": { "attributes": [string_attr("service.name", service_name)] },
@@ -88,7 +88,7 @@ mod tests {
                     ..Default::default()
                 },
             });
-        let body = export_request("werf", std::slice::from_ref(&ev));
+        let body = export_request("werf", &[&ev]);
         let span = &body["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
         assert_eq!(span["traceId"], "2f75d020684e4224901335e95e1b7721");
         assert_eq!(span["spanId"].as_str().unwrap().len(), 16);

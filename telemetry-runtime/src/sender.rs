@@ -1,8 +1,8 @@
-//! The background sender (SPEC S-9, S-10): the handler's thread only enqueues; a thread
-//! started at the first event does all slow work (git lookup, hashing, HTTP client and TLS
-//! set-up, sending, the log file) and reports each event's fate. At the end of a command,
-//! [`Sender::flush`] waits for pending events until the deadline and then moves on: it
-//! never joins or drops anything that may still be blocked.
+//! The background sender (SPEC S-9, S-10, S-13): the handler's thread only enqueues; a
+//! thread started at the first event does all slow work (git lookup, hashing, HTTP client
+//! and TLS set-up, sending, the log file, the spool) and records each event's fate. At the
+//! end of a command, [`Sender::flush`] waits for pending events until the deadline and then
+//! moves on: it never joins or drops anything that may still be blocked.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::config::{AppConfig, ProcessEnv, Settings};
 use crate::event::{Event, ProcessInfo, RawEvent};
 use crate::logfile::{diagnostic, LogFile};
+use crate::spool::{Claimed, Spool, DRAIN_BATCH};
 use crate::transport::{endpoint_url, Outcome, Transport};
 
 pub(crate) struct Sender {
@@ -26,6 +27,7 @@ struct Shared {
     app: AppConfig,
     settings: Settings,
     log: Option<LogFile>,
+    spool: Option<Spool>,
     progress: Mutex<Progress>,
     settled: Condvar,
     /// Known once the sender thread has looked at the environment.
@@ -35,18 +37,28 @@ struct Shared {
 #[derive(Default)]
 struct Progress {
     next_id: u64,
-    /// Events emitted whose fate is not known yet: id → event type.
-    pending: BTreeMap<u64, String>,
+    /// Events of this run whose fate is not known yet.
+    pending: BTreeMap<u64, Pending>,
+    /// Spooled events of earlier runs, claimed by this run and in flight.
+    draining: Vec<Claimed>,
+}
+
+struct Pending {
+    event_type: String,
+    /// The complete envelope, once the sender thread has made it (for the spool).
+    event: Option<Event>,
 }
 
 impl Sender {
     pub(crate) fn new(app: AppConfig, settings: Settings) -> Sender {
         let log = settings.log_file.clone().map(LogFile::new);
+        let spool = settings.spool.clone().map(Spool::new);
         Sender {
             shared: Arc::new(Shared {
                 app,
                 settings,
                 log,
+                spool,
                 progress: Mutex::new(Progress::default()),
                 settled: Condvar::new(),
                 execution_id: OnceLock::new(),
@@ -63,7 +75,13 @@ impl Sender {
             let mut progress = self.shared.lock();
             let id = progress.next_id;
             progress.next_id += 1;
-            progress.pending.insert(id, event.event_type.clone());
+            progress.pending.insert(
+                id,
+                Pending {
+                    event_type: event.event_type.clone(),
+                    event: None,
+                },
+            );
             id
         };
         if tx.send((id, event)).is_err() {
@@ -71,12 +89,13 @@ impl Sender {
         }
     }
 
-    /// Waits until every emitted event has a known fate, or the deadline passes. At the
-    /// deadline the events still pending are recorded as left and the caller moves on.
+    /// Waits until every emitted event (and every spooled one being re-sent) has a known
+    /// fate, or the deadline passes. At the deadline the events still pending are spooled
+    /// and recorded as left, claimed spool entries go back, and the caller moves on.
     pub(crate) fn flush(&self) {
         let deadline = Instant::now() + self.shared.settings.timeout;
         let mut progress = self.shared.lock();
-        while !progress.pending.is_empty() {
+        while !progress.pending.is_empty() || !progress.draining.is_empty() {
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -87,23 +106,31 @@ impl Sender {
             };
         }
         let left = std::mem::take(&mut progress.pending);
+        let claims = std::mem::take(&mut progress.draining);
         drop(progress);
-        if let Some(log) = &self.shared.log {
-            let execution_id = self.shared.execution_id.get().map(String::as_str);
-            for event_type in left.values() {
-                let mut fields = Map::new();
-                fields.insert("event".into(), event_type.as_str().into());
-                fields.insert(
-                    "deadlineMs".into(),
-                    (self.shared.settings.timeout.as_millis() as u64).into(),
-                );
-                log.try_write(&diagnostic(
-                    "warn",
-                    "event left undelivered at the deadline",
-                    execution_id,
-                    fields,
-                ));
-            }
+        for claim in claims {
+            claim.release();
+        }
+        if left.is_empty() {
+            return;
+        }
+        let complete: Vec<&Event> = left.values().filter_map(|p| p.event.as_ref()).collect();
+        let spooled = self.shared.spool_events(&complete);
+        let deadline_ms = self.shared.settings.timeout.as_millis() as u64;
+        for pending in left.values() {
+            let mut fields = Map::new();
+            fields.insert("event".into(), pending.event_type.as_str().into());
+            fields.insert("deadlineMs".into(), deadline_ms.into());
+            fields.insert(
+                "spooled".into(),
+                (spooled && pending.event.is_some()).into(),
+            );
+            self.shared.log_line_nowait(&diagnostic(
+                "warn",
+                "event left undelivered at the deadline",
+                self.shared.run_id(),
+                fields,
+            ));
         }
     }
 }
@@ -117,9 +144,26 @@ fn spawn(shared: Arc<Shared>) -> Option<mpsc::Sender<(u64, RawEvent)>> {
         .map(|_| tx)
 }
 
+/// How much longer than the deadline a request may take (it only matters to processes
+/// that go on running after a command).
+const REQUEST_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Failures worth another try in a later run: no response, or 408, 429, 5xx.
+fn retryable(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Delivered(_) => false,
+        Outcome::Rejected(status) => matches!(status, 408 | 429 | 500..=599),
+        Outcome::Failed(_) => true,
+    }
+}
+
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
         self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn run_id(&self) -> Option<&str> {
+        self.execution_id.get().map(String::as_str)
     }
 
     fn settle(&self, ids: &[u64]) {
@@ -131,34 +175,68 @@ impl Shared {
         self.settled.notify_all();
     }
 
+    /// Which of `ids` nobody has given up on (the deadline takes over the others).
+    fn still_pending(&self, ids: &[u64]) -> Vec<u64> {
+        let progress = self.lock();
+        ids.iter()
+            .copied()
+            .filter(|id| progress.pending.contains_key(id))
+            .collect()
+    }
+
     fn log_line<T: serde::Serialize + ?Sized>(&self, line: &T) {
         if let Some(log) = &self.log {
             log.write(line);
         }
     }
 
-    fn log_outcome(&self, events: &[(u64, Event)], outcome: &Outcome) {
-        let (level, message, key, value): (&str, &str, &str, Value) = match outcome {
-            Outcome::Delivered(status) => {
-                ("info", "event delivered", "httpStatus", (*status).into())
+    /// For the handler's thread: never waits for another writer.
+    fn log_line_nowait<T: serde::Serialize + ?Sized>(&self, line: &T) {
+        if let Some(log) = &self.log {
+            log.try_write(line);
+        }
+    }
+
+    /// Adds events to the spool; false when there is none or it can't be written.
+    fn spool_events(&self, events: &[&Event]) -> bool {
+        match &self.spool {
+            Some(spool) if !events.is_empty() => match spool.add(events) {
+                Ok(_) => true,
+                Err(_) => {
+                    self.log_line_nowait(&diagnostic(
+                        "warn",
+                        "the spool could not be written; events dropped",
+                        self.run_id(),
+                        Map::new(),
+                    ));
+                    false
+                }
+            },
+            _ => false,
+        }
+    }
+
+    /// One log line per event: what became of it.
+    fn log_outcome(&self, events: &[&Event], outcome: &Outcome, spooled: bool) {
+        let (level, message) = match (outcome, spooled) {
+            (Outcome::Delivered(_), _) => ("info", "event delivered"),
+            (Outcome::Rejected(_), false) => ("warn", "event rejected by the endpoint"),
+            (Outcome::Rejected(_), true) => (
+                "warn",
+                "event rejected by the endpoint; spooled for a later run",
+            ),
+            (Outcome::Failed(_), false) => ("warn", "event delivery failed"),
+            (Outcome::Failed(_), true) => {
+                ("warn", "event delivery failed; spooled for a later run")
             }
-            Outcome::Rejected(status) => (
-                "warn",
-                "event rejected by the endpoint",
-                "httpStatus",
-                (*status).into(),
-            ),
-            Outcome::Failed(why) => (
-                "warn",
-                "event delivery failed",
-                "error",
-                why.as_str().into(),
-            ),
         };
-        for (_, event) in events {
+        for event in events {
             let mut fields = Map::new();
             fields.insert("event".into(), event.event_type.as_str().into());
-            fields.insert(key.into(), value.clone());
+            outcome_fields(outcome, &mut fields);
+            if !matches!(outcome, Outcome::Delivered(_)) {
+                fields.insert("spooled".into(), spooled.into());
+            }
             self.log_line(&diagnostic(
                 level,
                 message,
@@ -167,6 +245,99 @@ impl Shared {
             ));
         }
     }
+
+    /// Sends one batch of this run's events; spools those worth a later try.
+    fn deliver(&self, transport: &Transport, batch: Vec<(u64, Event)>) {
+        let events: Vec<&Event> = batch.iter().map(|(_, e)| e).collect();
+        let outcome = transport.send(body(&self.app.name, &events));
+        let ids: Vec<u64> = batch.iter().map(|(id, _)| *id).collect();
+        let mut spooled = false;
+        if retryable(&outcome) {
+            let still = self.still_pending(&ids);
+            let to_spool: Vec<&Event> = batch
+                .iter()
+                .filter(|(id, _)| still.contains(id))
+                .map(|(_, e)| e)
+                .collect();
+            spooled = self.spool_events(&to_spool);
+        }
+        self.log_outcome(&events, &outcome, spooled);
+        self.settle(&ids);
+    }
+
+    /// Re-sends events spooled by earlier runs, after this run's own first request.
+    fn drain(self: &Arc<Self>, transport: &Arc<Transport>) {
+        let Some(spool) = &self.spool else { return };
+        let (claims, corrupt) = spool.claim(DRAIN_BATCH);
+        if corrupt > 0 {
+            let mut fields = Map::new();
+            fields.insert("files".into(), corrupt.into());
+            self.log_line(&diagnostic(
+                "warn",
+                "corrupt spool files skipped and removed",
+                self.run_id(),
+                fields,
+            ));
+        }
+        if claims.is_empty() {
+            return;
+        }
+        let events: Vec<Event> = claims.iter().map(|c| c.event.clone()).collect();
+        self.lock().draining = claims;
+        let (shared, transport) = (self.clone(), transport.clone());
+        let job = move || {
+            let outcome =
+                transport.send(body(&shared.app.name, &events.iter().collect::<Vec<_>>()));
+            // The deadline may have put the claims back already; then they stay there.
+            let claims = std::mem::take(&mut shared.lock().draining);
+            let delivered = matches!(outcome, Outcome::Delivered(_));
+            for claim in claims {
+                let mut fields = Map::new();
+                fields.insert("event".into(), claim.event.event_type.as_str().into());
+                fields.insert(
+                    "originalExecutionID".into(),
+                    claim.event.execution_id.as_str().into(),
+                );
+                outcome_fields(&outcome, &mut fields);
+                let (level, message) = if delivered {
+                    ("info", "event sent from the spool")
+                } else if retryable(&outcome) {
+                    ("warn", "spooled event not delivered; kept in the spool")
+                } else {
+                    ("warn", "spooled event rejected by the endpoint; dropped")
+                };
+                shared.log_line(&diagnostic(level, message, shared.run_id(), fields));
+                if retryable(&outcome) {
+                    claim.release();
+                } else {
+                    claim.done();
+                }
+            }
+            shared.settled.notify_all();
+        };
+        if std::thread::Builder::new()
+            .name("cli-telemetry-spool".into())
+            .spawn(job)
+            .is_err()
+        {
+            for claim in std::mem::take(&mut self.lock().draining) {
+                claim.release();
+            }
+        }
+    }
+}
+
+fn outcome_fields(outcome: &Outcome, fields: &mut Map<String, Value>) {
+    match outcome {
+        Outcome::Delivered(status) | Outcome::Rejected(status) => {
+            fields.insert("httpStatus".into(), (*status).into())
+        }
+        Outcome::Failed(why) => fields.insert("error".into(), why.as_str().into()),
+    };
+}
+
+fn body(service_name: &str, events: &[&Event]) -> Vec<u8> {
+    serde_json::to_vec(&crate::otlp::export_request(service_name, events)).unwrap_or_default()
 }
 
 /// The sender thread.
@@ -183,6 +354,7 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
         ));
     }
     let mut transport: Option<Result<Arc<Transport>, &'static str>> = None;
+    let mut drained = false;
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::new();
         accept(&shared, &process, first, &mut batch);
@@ -194,17 +366,25 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
         }
         let transport = transport.get_or_insert_with(|| {
             let url = endpoint_url(&shared.settings.endpoint)?;
-            Transport::new(url, shared.settings.timeout)
+            // A little longer than the deadline: at exit the deadline decides (and spools),
+            // so the two never race for the same events.
+            Transport::new(url, shared.settings.timeout + REQUEST_GRACE)
         });
         // Events that arrived while the client was being built go in the same request.
         while let Ok(next) = rx.try_recv() {
             accept(&shared, &process, next, &mut batch);
         }
         match transport {
-            Ok(transport) => send_in_background(&shared, transport, batch),
+            Ok(transport) => {
+                send_in_background(&shared, transport, batch);
+                if !drained {
+                    drained = true;
+                    shared.drain(transport);
+                }
+            }
             Err(why) => {
-                let outcome = Outcome::Failed((*why).to_owned());
-                shared.log_outcome(&batch, &outcome);
+                let events: Vec<&Event> = batch.iter().map(|(_, e)| e).collect();
+                shared.log_outcome(&events, &Outcome::Failed((*why).to_owned()), false);
                 shared.settle(&batch.iter().map(|(id, _)| *id).collect::<Vec<_>>());
             }
         }
@@ -239,6 +419,9 @@ fn accept(
         }
         shared.settle(&[id]);
     } else {
+        if let Some(pending) = shared.lock().pending.get_mut(&id) {
+            pending.event = Some(event.clone());
+        }
         batch.push((id, event));
     }
 }
@@ -250,22 +433,12 @@ fn send_in_background(shared: &Arc<Shared>, transport: &Arc<Transport>, batch: V
     let (thread_shared, transport) = (shared.clone(), transport.clone());
     let spawned = std::thread::Builder::new()
         .name("cli-telemetry-http".into())
-        .spawn(move || {
-            let events: Vec<Event> = batch.iter().map(|(_, e)| e.clone()).collect();
-            let body = serde_json::to_vec(&crate::otlp::export_request(
-                &thread_shared.app.name,
-                &events,
-            ))
-            .unwrap_or_default();
-            let outcome = transport.send(body);
-            thread_shared.log_outcome(&batch, &outcome);
-            thread_shared.settle(&batch.iter().map(|(id, _)| *id).collect::<Vec<_>>());
-        });
+        .spawn(move || thread_shared.deliver(&transport, batch));
     if spawned.is_err() {
         shared.log_line(&diagnostic(
             "warn",
             "event delivery failed: no thread for the request",
-            shared.execution_id.get().map(String::as_str),
+            shared.run_id(),
             Map::new(),
         ));
         shared.settle(&ids);

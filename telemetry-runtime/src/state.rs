@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::{ArgMatches, Command};
 
-use crate::config::{AppConfig, ProcessEnv, Settings};
+use crate::config::{AppConfig, Decision, ProcessEnv, Settings};
 use crate::event::{Event, ProcessInfo, RawEvent};
 use crate::invocation::Invocation;
 use crate::sender::Sender;
@@ -124,7 +124,20 @@ pub(crate) fn install(app: AppConfig) -> bool {
         return true; // inside testing::capture the capture's runtime stays in charge
     }
     let rt = GLOBAL.get_or_init(|| {
-        let settings = Settings::from_env(&app, &ProcessEnv);
+        let mut settings = Settings::from_env(&app, &ProcessEnv);
+        if !settings.enabled {
+            // Switched off: undelivered events of earlier runs are deleted too.
+            if let Some(dir) = app.spool_dir(&ProcessEnv) {
+                crate::spool::Spool::new(dir).delete();
+            }
+        } else if settings.decision == (Decision::AppDefault { on: true }) {
+            if let Some(text) = &app.notice {
+                if crate::notice::show(&app, &ProcessEnv, text).is_err() {
+                    // The notice could not be recorded as shown: send nothing at all.
+                    settings.enabled = false;
+                }
+            }
+        }
         Arc::new(Runtime::background(app, settings))
     });
     if rt.settings.enabled {

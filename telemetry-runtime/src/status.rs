@@ -28,6 +28,8 @@ pub struct Status {
     pub endpoint: Option<String>,
     /// The log file, when one is set.
     pub log_file: Option<PathBuf>,
+    /// The spool of undelivered events, when it exists.
+    pub spool: Option<PathBuf>,
     /// The exit deadline in milliseconds.
     pub deadline_ms: u64,
     /// The next CommandStarted for the current directory, as it would be sent (no options;
@@ -82,6 +84,7 @@ fn compute(app: &AppConfig, env: &dyn Env) -> Status {
         ignored: settings.notes.clone(),
         endpoint,
         log_file: settings.log_file.clone().filter(|_| settings.enabled),
+        spool: settings.spool.clone().filter(|dir| dir.exists()),
         deadline_ms: settings.timeout.as_millis() as u64,
         next_event: next_event(app, env),
         switch_var: app.var(""),
@@ -173,7 +176,7 @@ impl Status {
     ///   "decidedBy": { "setting": "env"|"doNotTrack"|"debug"|"appDefault"|"compiledOut",
     ///                  "var"?: string, "on": bool },
     ///   "debug": bool, "ignored": [ { "level": string, "message": string } ],
-    ///   "endpoint": string|null, "logFile": string|null, "deadlineMs": int,
+    ///   "endpoint": string|null, "logFile": string|null, "spool": string|null, "deadlineMs": int,
     ///   "switchOff": string, "nextEvent": <event envelope>|null }
     /// ```
     pub fn to_json(&self) -> Value {
@@ -187,6 +190,7 @@ impl Status {
             "ignored": self.ignored.iter().map(|n| json!({ "level": n.level, "message": n.message })).collect::<Vec<_>>(),
             "endpoint": self.endpoint,
             "logFile": self.log_file.as_ref().map(|p| p.display().to_string()),
+            "spool": self.spool.as_ref().map(|p| p.display().to_string()),
             "deadlineMs": self.deadline_ms,
             "switchOff": format!("{}=0 or DO_NOT_TRACK=1", self.switch_var),
             "nextEvent": self.next_event,
@@ -212,6 +216,12 @@ impl Status {
                 .as_ref()
                 .map_or("none".to_owned(), |p| p.display().to_string());
             out.push_str(&format!("  log file:    {log}\n"));
+            if let Some(spool) = &self.spool {
+                out.push_str(&format!(
+                    "  spool:       {} (undelivered events wait here)\n",
+                    spool.display()
+                ));
+            }
             out.push_str(&format!("  deadline:    {} ms at exit\n", self.deadline_ms));
             out.push_str(&format!(
                 "  switch off:  {}=0 or DO_NOT_TRACK=1\n",

@@ -9,17 +9,17 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Path of the built example, building it (once per test binary) if needed.
-pub fn werf_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
+/// Path of a built example, building the examples (once per test binary) if needed.
+pub fn example_bin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
         let exe = std::env::current_exe().expect("test exe");
         let profile_dir = exe
             .parent()
             .and_then(Path::parent)
             .expect("target/<profile>");
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", "werf"])
+            .args(["build", "--quiet", "--examples"])
             .args(if profile_dir.ends_with("release") {
                 &["--release"][..]
             } else {
@@ -27,33 +27,61 @@ pub fn werf_bin() -> &'static Path {
             })
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
-            .expect("cargo build --example werf");
-        assert!(status.success(), "building the example failed");
-        let bin = profile_dir
-            .join("examples")
-            .join(format!("werf{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.exists(), "{} missing", bin.display());
-        bin
-    })
+            .expect("cargo build --examples");
+        assert!(status.success(), "building the examples failed");
+        profile_dir.join("examples")
+    });
+    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} missing", bin.display());
+    bin
 }
 
-/// A run of the mini-werf with a clean environment: only what the test sets.
+pub fn werf_bin() -> PathBuf {
+    example_bin("werf")
+}
+
+/// A run of an example with a clean environment: only what the test sets, and a home,
+/// cache and config directory of its own (so no spool or marker is shared by accident).
 pub struct Run {
     cmd: Command,
+    home: Arc<tempfile::TempDir>,
 }
 
 pub fn werf(args: &[&str]) -> Run {
-    let mut cmd = Command::new(werf_bin());
+    example(&werf_bin(), args)
+}
+
+pub fn example(bin: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(bin);
     cmd.args(args).env_clear().stdin(Stdio::null());
-    for keep in ["PATH", "HOME", "RUST_BACKTRACE"] {
+    for keep in ["PATH", "RUST_BACKTRACE"] {
         if let Some(v) = std::env::var_os(keep) {
             cmd.env(keep, v);
         }
     }
-    Run { cmd }
+    let home = Arc::new(tempfile::tempdir().expect("temp home"));
+    Run { cmd, home }.home(None)
 }
 
 impl Run {
+    /// Shares `home` (HOME, XDG_CACHE_HOME = home/cache, XDG_CONFIG_HOME = home/config)
+    /// with other runs; `None` keeps this run's own.
+    pub fn home(mut self, home: Option<&Arc<tempfile::TempDir>>) -> Self {
+        if let Some(home) = home {
+            self.home = home.clone();
+        }
+        let path = self.home.path().to_owned();
+        self.cmd
+            .env("HOME", &path)
+            .env("XDG_CACHE_HOME", path.join("cache"))
+            .env("XDG_CONFIG_HOME", path.join("config"));
+        self
+    }
+
+    pub fn home_dir(&self) -> Arc<tempfile::TempDir> {
+        self.home.clone()
+    }
+
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.cmd.env(key, value);
         self
