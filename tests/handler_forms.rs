@@ -258,3 +258,39 @@ fn app_events_outside_a_command_are_dropped() {
         Expect::exited("app with-events"),
     ]);
 }
+
+#[test]
+fn subcommand_matches_given_to_a_handler_report_the_whole_invocation() {
+    #[instrument_command]
+    fn get(matches: &ArgMatches) -> Option<String> {
+        matches.get_one::<String>("namespace").cloned()
+    }
+    let (_, events) = Capture::new(Telemetry::builder("kubectl-ish")).run(|| {
+        let m = cli_telemetry::get_matches_from(
+            builder_cli(),
+            ["kubectl-ish", "-v", "get", "-n", "ns"],
+        );
+        match m.subcommand() {
+            Some(("get", sub)) => assert_eq!(get(sub).as_deref(), Some("ns")),
+            _ => unreachable!(),
+        }
+    });
+    events.assert_events(&[
+        Expect::started("kubectl-ish get").options(["namespace", "verbose"]),
+        Expect::exited("kubectl-ish get"),
+    ]);
+}
+
+#[test]
+fn matches_without_a_recording_give_the_path_only() {
+    let (_, events) = Capture::new(Telemetry::builder("kubectl-ish")).run(|| {
+        let m = builder_cli()
+            .try_get_matches_from(["kubectl-ish", "get", "-n", "ns", "pods"])
+            .unwrap();
+        assert!(get_pods(&m));
+    });
+    events.assert_events(&[
+        Expect::started("kubectl-ish get pods").options(Vec::<String>::new()),
+        Expect::exited("kubectl-ish get pods"),
+    ]);
+}

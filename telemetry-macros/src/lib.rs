@@ -31,7 +31,7 @@ pub fn instrument_command(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => func,
         Err(err) => return with_item(err, item),
     };
-    if let Err(err) = valid::check(&func) {
+    if let Err(err) = valid::check(&args, &func) {
         return with_item(err, item);
     }
     expand::instrument(&args, func).into()

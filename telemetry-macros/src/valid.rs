@@ -1,19 +1,63 @@
 //! Checks that turn misuse into compile errors pointing at the offending tokens.
 
-use crate::ast::Func;
+use syn::{Expr, ExprLit, Lit, ReturnType, Type};
 
-pub(crate) fn check(func: &Func) -> syn::Result<()> {
+use crate::ast::Func;
+use crate::attr::{Args, NAME_FORM};
+
+pub(crate) fn check(args: &Args, func: &Func) -> syn::Result<()> {
+    check_args(args)?;
+    check_func(func)
+}
+
+fn check_args(args: &Args) -> syn::Result<()> {
+    if let Some(name) = &args.name {
+        if name.value().trim().is_empty() {
+            return Err(syn::Error::new(
+                name.span(),
+                format!(
+                    "`name` must not be empty: it is the command path to report, as in {NAME_FORM}"
+                ),
+            ));
+        }
+    }
+    if let Some(Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    })) = &args.matches
+    {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`matches` takes an expression giving the `clap::ArgMatches`, not a string: matches = {}",
+                suggested_ident(&lit.value())
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `matches = "cli_matches"` was probably meant as `matches = cli_matches`.
+fn suggested_ident(text: &str) -> String {
+    if syn::parse_str::<Expr>(text).is_ok() {
+        text.to_owned()
+    } else {
+        "my_matches".to_owned()
+    }
+}
+
+fn check_func(func: &Func) -> syn::Result<()> {
     if let Some(constness) = &func.sig.constness {
         return Err(syn::Error::new_spanned(
             constness,
-            "#[instrument_command] cannot be applied to a `const fn`",
+            "`#[instrument_command]` cannot be applied to a `const fn`: events are recorded at run time",
         ));
     }
-    if let syn::ReturnType::Type(_, ty) = &func.sig.output {
-        if let syn::Type::Never(_) = **ty {
+    if let ReturnType::Type(_, ty) = &func.sig.output {
+        if let Type::Never(_) = **ty {
             return Err(syn::Error::new_spanned(
                 ty,
-                "#[instrument_command] handlers must return; to exit the process use `cli_telemetry::exit(code)`",
+                "`#[instrument_command]` handlers must return (their exit code comes from the returned value); \
+                 to end the process from a handler, call `cli_telemetry::exit(code)`",
             ));
         }
     }

@@ -188,6 +188,7 @@ impl AppConfig {
     }
 
     /// The first-run notice marker file.
+    #[cfg(feature = "telemetry")]
     pub(crate) fn notice_marker(&self, env: &dyn Env) -> Option<PathBuf> {
         Some(
             crate::dirs::config_dir(env)?

@@ -31,6 +31,7 @@ pub(crate) fn cache_dir(env: &dyn Env) -> Option<PathBuf> {
 }
 
 /// `$XDG_CONFIG_HOME`, else the platform's config directory.
+#[cfg(feature = "telemetry")]
 pub(crate) fn config_dir(env: &dyn Env) -> Option<PathBuf> {
     if cfg!(windows) {
         return absolute(env, "APPDATA");
@@ -45,7 +46,7 @@ pub(crate) fn config_dir(env: &dyn Env) -> Option<PathBuf> {
     })
 }
 
-#[cfg(all(test, unix, not(target_os = "macos")))]
+#[cfg(all(test, unix, not(target_os = "macos"), feature = "telemetry"))]
 mod tests {
     use super::*;
 

@@ -44,6 +44,23 @@ impl Invocation {
     }
 }
 
+impl Invocation {
+    /// The command path of `matches` under the root command `root`, without options.
+    pub(crate) fn path_only(root: &str, matches: &ArgMatches) -> Invocation {
+        let mut path = root.to_owned();
+        let mut m = matches;
+        while let Some((name, sub)) = m.subcommand() {
+            path.push(' ');
+            path.push_str(name);
+            m = sub;
+        }
+        Invocation {
+            command: path.into(),
+            options: Vec::new(),
+        }
+    }
+}
+
 /// Adds the options of one level. A global option appears at every level with the same
 /// source; the deepest level wins and counts are not added, so each is reported once.
 fn collect_options(cmd: &Command, matches: &ArgMatches, out: &mut BTreeMap<String, OptionUsage>) {

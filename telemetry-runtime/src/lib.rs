@@ -30,7 +30,6 @@ mod logfile;
 mod status;
 pub mod testing;
 
-#[cfg(feature = "telemetry")]
 mod dirs;
 #[cfg(feature = "telemetry")]
 mod notice;

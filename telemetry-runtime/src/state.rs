@@ -18,8 +18,6 @@ pub(crate) struct Runtime {
     pub settings: Settings,
     /// What the app parsed: set by `parse`/`record`, read at CommandStarted.
     invocation: Mutex<Option<Invocation>>,
-    /// The built command of the last `record`, for `#[instrument_command(matches = …)]`.
-    command: Mutex<Option<Command>>,
     sink: Sink,
 }
 
@@ -63,27 +61,26 @@ impl Runtime {
             app,
             settings,
             invocation: Mutex::new(None),
-            command: Mutex::new(None),
             sink,
         }
     }
 
     pub(crate) fn record(&self, cmd: &Command, matches: &ArgMatches) {
         *lock(&self.invocation) = Some(Invocation::from_matches(cmd, matches));
-        *lock(&self.command) = Some(cmd.clone());
     }
 
-    /// The invocation for a handler: from `matches` when the handler names them, else the
-    /// last recorded one, else just the app name. `name` overrides the path.
+    /// The invocation for a handler. What `parse`/`get_matches`/`record` recorded is the
+    /// whole truth (root command, subcommand chain, options at every level) and wins, also
+    /// when the handler names (sub)command matches. Without a recording, named matches
+    /// give the command path only (clap's `ArgMatches` carry no argument metadata, so
+    /// options can't be told from positionals); with neither, the path is the app name.
+    /// `name` overrides the path.
     fn invocation_for(&self, name: Option<&str>, matches: Option<&ArgMatches>) -> Invocation {
-        let mut inv = match matches {
-            Some(m) => {
-                let cmd = lock(&self.command)
-                    .clone()
-                    .unwrap_or_else(|| Command::new(self.app.name.clone()));
-                Invocation::from_matches(&cmd, m)
-            }
-            None => lock(&self.invocation).clone().unwrap_or_default(),
+        let recorded = lock(&self.invocation).clone();
+        let mut inv = match (recorded, matches) {
+            (Some(inv), _) => inv,
+            (None, Some(m)) => Invocation::path_only(&self.app.name, m),
+            (None, None) => Invocation::default(),
         };
         if let Some(name) = name {
             inv.command = name.into();

@@ -60,6 +60,8 @@ pub fn example(bin: &Path, args: &[&str]) -> Run {
         }
     }
     let home = Arc::new(tempfile::tempdir().expect("temp home"));
+    // Relative paths a test passes (a log file named "=") land in the temporary home.
+    cmd.current_dir(home.path());
     Run { cmd, home }.home(None)
 }
 
@@ -129,16 +131,40 @@ impl Finished {
     pub fn code(&self) -> Option<i32> {
         self.output.status.code()
     }
-    /// Same stdout, stderr and exit status as `other`.
+    /// Same stdout, stderr and exit status as `other` (panic messages name the thread
+    /// with its OS id, which differs from run to run: that number is left out).
     pub fn assert_same_as(&self, other: &Finished, what: &str) {
         assert_eq!(self.stdout(), other.stdout(), "{what}: stdout differs");
-        assert_eq!(self.stderr(), other.stderr(), "{what}: stderr differs");
+        assert_eq!(
+            without_thread_ids(&self.stderr()),
+            without_thread_ids(&other.stderr()),
+            "{what}: stderr differs"
+        );
         assert_eq!(
             self.output.status.code(),
             other.output.status.code(),
             "{what}: exit code differs"
         );
     }
+}
+
+/// `thread 'main' (12345) panicked` → `thread 'main' (…) panicked`.
+fn without_thread_ids(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find("' (") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let digits = tail.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 && tail[digits..].starts_with(')') {
+            out.push('…');
+            rest = &tail[digits..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// How the loopback receiver answers.
