@@ -79,8 +79,103 @@
 //! ]);
 //! ```
 //!
-//! With the builder API, hand the library your `ArgMatches` through [`get_matches`] (or
-//! [`record`]); a handler taking `&ArgMatches` reads its options from that parameter.
+//! An `async fn` handler reports when its future completes (or panics, 101); a future
+//! dropped before completing reports [`__private::CANCELLED_EXIT_CODE`] (130). Its app
+//! events follow it across threads.
+//!
+//! ```
+//! use cli_telemetry::{instrument_command, testing::{Capture, Expect}, Telemetry};
+//!
+//! #[instrument_command(name = "werf build")]
+//! async fn build(images: &[&str]) -> Result<(), String> {
+//!     cli_telemetry::emit("BuildStarted", &serde_json::json!({ "imagesCount": images.len() }));
+//!     Ok(())
+//! }
+//!
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! let (_, events) = Capture::new(Telemetry::builder("werf")).run(|| rt.block_on(build(&["a", "b"])));
+//! events.assert_events(&[
+//!     Expect::started("werf build"),
+//!     Expect::event("BuildStarted").data("imagesCount", 2),
+//!     Expect::exited("werf build").exit_code(0),
+//! ]);
+//! ```
+//!
+//! Methods, generic handlers, `?` and early `return` behave as without the attribute; an
+//! error type can tell its own exit code with [`ErrorExitCode`]; a handler called from
+//! another one reports nothing of its own.
+//!
+//! ```
+//! use cli_telemetry::{instrument_command, testing::{capture, Expect}, ErrorExitCode};
+//!
+//! #[derive(Debug)]
+//! struct NotFound;
+//! impl ErrorExitCode for NotFound {
+//!     fn exit_code(&self) -> i32 { 4 }
+//! }
+//!
+//! struct Kube;
+//! impl Kube {
+//!     #[instrument_command(name = "app get")]
+//!     fn get<T: AsRef<str>>(&self, name: T) -> Result<u32, NotFound> {
+//!         if name.as_ref().is_empty() {
+//!             return Err(NotFound);
+//!         }
+//!         let n: u32 = self.count()?;
+//!         Ok(n)
+//!     }
+//!
+//!     #[instrument_command(name = "app count")] // nested: silent
+//!     fn count(&self) -> Result<u32, NotFound> { Ok(1) }
+//! }
+//!
+//! let events = capture(|| { let _ = Kube.get(""); });
+//! events.assert_events(&[Expect::started("app get"), Expect::exited("app get").exit_code(4)]);
+//! let events = capture(|| { let _ = Kube.get("pods"); });
+//! events.assert_events(&[Expect::started("app get"), Expect::exited("app get").exit_code(0)]);
+//! ```
+//!
+//! With the builder API, hand the library the matches through [`get_matches`] (or
+//! [`record`] after parsing yourself). Handlers may then take the `&ArgMatches` of any
+//! level; the recorded command line is reported whole.
+//!
+//! ```
+//! use clap::{Arg, ArgMatches, Command};
+//! use cli_telemetry::{instrument_command, testing::{Capture, Expect}, Telemetry};
+//!
+//! #[instrument_command]
+//! fn deploy(matches: &ArgMatches) {
+//!     let _target = matches.get_one::<String>("target");
+//! }
+//!
+//! let (_, events) = Capture::new(Telemetry::builder("tool")).run(|| {
+//!     let cmd = Command::new("tool")
+//!         .subcommand(Command::new("deploy").arg(Arg::new("target").long("target")));
+//!     let m = cli_telemetry::get_matches_from(cmd, ["tool", "deploy", "--target", "prod"]);
+//!     if let Some(("deploy", sub)) = m.subcommand() {
+//!         deploy(sub);
+//!     }
+//! });
+//! events.assert_events(&[
+//!     Expect::started("tool deploy").options(["target"]),
+//!     Expect::exited("tool deploy").exit_code(0),
+//! ]);
+//! ```
+//!
+//! Code that ends the process itself calls [`exit`], which records the code and delivers
+//! pending events within the deadline first:
+//!
+//! ```no_run
+//! #[cli_telemetry::instrument_command]
+//! fn run() {
+//!     cli_telemetry::exit(3); // CommandExited {exitCode: 3}, flushed, then exit(3)
+//! }
+//! ```
+//!
+//! Panics: with unwinding (the default) the panic is recorded (101) and flushed while it
+//! unwinds, then continues unchanged. With `panic = "abort"` a panic hook records it after
+//! the previous hook printed the message, then the process aborts as before (SIGABRT, 134
+//! in a shell).
 //!
 //! # Testing
 //!

@@ -75,8 +75,15 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
         }
     };
 
+    // With `panic = "abort"` no destructor runs on a panic: a panic hook records the exit.
+    // `cfg` is evaluated in the user's crate, where the panic strategy is known.
+    let abort_hook = quote! {
+        #[cfg(panic = "abort")]
+        #krate::__private::install_abort_hook();
+    };
     let body = if sig.asyncness.is_some() {
         quote! {
+            #abort_hook
             let mut #guard = #start.into_async();
             let #fut = async move #block;
             let #ret #ret_ty = if #guard.is_recording() {
@@ -89,6 +96,7 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
         }
     } else {
         quote! {
+            #abort_hook
             let #guard = #start;
             let #ret #ret_ty = #krate::__private::call(move || #block);
             #guard.finish_with(#exit_code);

@@ -217,6 +217,22 @@ fn end(exit_code: i32) {
     let _ = exit_code;
 }
 
+/// For `panic = "abort"` builds, where no destructor runs on a panic: installs (once) a
+/// panic hook that runs the previous hook (the message is printed as before), then records
+/// CommandExited with 101 for the command running on the panicking thread and flushes,
+/// before the process aborts. Unwinding builds don't use it: there the guard's `Drop`
+/// records the panic, and a panic caught inside a handler does not end the command.
+pub fn install_abort_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            end(101);
+        }));
+    });
+}
+
 /// Wraps a handler's return value so that generated code can pick its exit code by
 /// autoref specialization: `(&&&Probe(&ret)).__cli_telemetry_exit_code()`.
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
