@@ -45,6 +45,13 @@ fn exit_records_the_code_delivers_and_exits() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("about to exit"));
     let parsed = common::read_log(&log);
-    parsed.events.assert_events(&[Expect::started("exiter run"), Expect::exited("exiter run").exit_code(3)]);
-    assert_eq!(parsed.diagnostics_containing("event delivered").len(), 2, "delivered before the exit");
+    parsed.events.assert_events(&[
+        Expect::started("exiter run"),
+        Expect::exited("exiter run").exit_code(3),
+    ]);
+    assert_eq!(
+        parsed.diagnostics_containing("event delivered").len(),
+        2,
+        "delivered before the exit"
+    );
 }

@@ -7,8 +7,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use cli_telemetry::testing::{capture, Expect};
 use cli_telemetry::instrument_command;
+use cli_telemetry::testing::{capture, Expect};
 
 #[instrument_command(name = "app boom")]
 fn boom() {
@@ -29,8 +29,15 @@ fn hook_records_101_once_after_the_previous_hook() {
         let _ = std::panic::catch_unwind(boom);
     });
     // The hook recorded the exit; the unwinding guard found nothing left to record.
-    events.assert_events(&[Expect::started("app boom"), Expect::exited("app boom").exit_code(101)]);
-    assert_eq!(previous_calls.load(Ordering::SeqCst), 1, "the previous hook ran once");
+    events.assert_events(&[
+        Expect::started("app boom"),
+        Expect::exited("app boom").exit_code(101),
+    ]);
+    assert_eq!(
+        previous_calls.load(Ordering::SeqCst),
+        1,
+        "the previous hook ran once"
+    );
 
     // A panic outside any command: only the previous hook runs.
     let events = capture(|| {

@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{werf, Mode, Receiver};
+use common::{git, werf, Mode, Receiver};
 
 const SECRETS: &[&str] = &[
     "SECRET-repo-value",
@@ -25,17 +25,6 @@ const SECRETS: &[&str] = &[
     "SECRET-origin-repo",
     "secretdir-cwd-marker",
 ];
-
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok);
-}
 
 fn machine_names() -> Vec<String> {
     let mut names = Vec::new();

@@ -5,26 +5,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::werf;
+use common::{git, werf};
 
 const FIXTURES: &str = include_str!("../../shared/fixtures/project-id.tsv");
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// The projectID the mini-werf reports when run in `dir`.
 fn project_id_in(dir: &Path) -> String {

@@ -8,7 +8,7 @@ mod common;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use common::{werf, Finished, Mode, Receiver, Run};
+use common::{git, werf, Finished, Mode, Receiver, Run};
 
 const ARGS: &[&str] = &["-v", "converge", "--repo", "r", "--set", "a=b"];
 
@@ -125,17 +125,6 @@ fn home_unset_and_unwritable_dirs() {
         on(werf(ARGS), &url).env("XDG_CACHE_HOME", "/proc/definitely-not-writable"),
         "unwritable cache",
     );
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let ok = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "git {args:?}");
 }
 
 #[test]

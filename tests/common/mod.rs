@@ -300,6 +300,22 @@ pub fn refused_url() -> String {
     format!("http://127.0.0.1:{port}/v1/traces")
 }
 
+/// Runs git in `dir`, ignoring the machine's and the user's git configuration.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn read_log(path: &Path) -> cli_telemetry::testing::Log {
     cli_telemetry::testing::read_log(path).unwrap_or_default()
 }
