@@ -98,7 +98,11 @@ fn urlish() -> impl Strategy<Value = String> {
 
 /// Host names valid in every URL form: ASCII letter-led labels, mixed case.
 fn host() -> impl Strategy<Value = String> {
-    vec("[a-zA-Z][a-zA-Z0-9]{0,8}(-[a-zA-Z0-9]{1,4})?", 1..4).prop_map(|labels| labels.join("."))
+    let label = prop_oneof![
+        6 => "[a-zA-Z][a-zA-Z0-9]{0,8}(-[a-zA-Z0-9]{1,4})?",
+        1 => "[a-z]{0,3}[äöüé][a-z]{1,3}", // internationalized: IDNA must apply to every form
+    ];
+    vec(label, 1..4).prop_map(|labels| labels.join("."))
 }
 
 /// Repository paths: 1–4 segments, some with non-ASCII letters or an inner space; none
@@ -117,7 +121,7 @@ fn userinfo() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(cases(1000))]
+    #![proptest_config(cases(2000))]
 
     #[test]
     fn any_string_is_handled(s in any::<String>()) {
@@ -144,7 +148,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(512))]
 
     /// SPEC S-5: all URL forms of one repository share one id, and it is the hash of the
     /// lower-cased host and the path without user, password, port, query, fragment,
@@ -173,7 +177,14 @@ proptest! {
             format!("git://{host}/{path}"),
             format!("git://{host}:{port}/{path}.git#{fragment}"),
         ];
-        let expected = Some((host.to_ascii_lowercase(), path.clone()));
+        // The host as https normalizes it (lower case; IDNA for internationalized names).
+        let canonical = normalize_origin(&format!("https://{host}/x")).expect("https form parses").0;
+        if host.is_ascii() {
+            prop_assert_eq!(&canonical, &host.to_ascii_lowercase());
+        } else {
+            prop_assert!(canonical.starts_with("xn--") || canonical.contains(".xn--"), "{}", canonical);
+        }
+        let expected = Some((canonical, path.clone()));
         let id = project_id_from_url(&forms[0]);
         prop_assert_eq!(id.len(), 64);
         for form in &forms {
@@ -359,7 +370,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(512))]
 
     /// SPEC S-7: DO_NOT_TRACK set to a true value means off, whatever else is set and
     /// whatever the app's default.

@@ -44,15 +44,28 @@ pub(crate) fn normalize(raw: &str) -> Option<(String, String)> {
     } else if let Some(path) = local_path(raw) {
         url::Url::from_file_path(path).ok()?
     } else {
-        // scp-like: [user@]host:path
-        let (user_host, path) = raw.split_once(':')?;
+        // scp-like: [user@]host:path, the host possibly a bracketed IPv6 address.
+        let (user_host, path) = match raw.find('[') {
+            Some(open) if !raw[..open].contains(':') => {
+                let close = raw[open..].find("]:")? + open;
+                (&raw[..=close], &raw[close + 2..])
+            }
+            _ => raw.split_once(':')?,
+        };
         if user_host.is_empty() || user_host.contains('/') {
             return None;
         }
         let host = user_host.rsplit_once('@').map_or(user_host, |(_, h)| h);
         url::Url::parse(&format!("ssh://{host}/{}", path.trim_start_matches('/'))).ok()?
     };
-    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    // The url crate applies IDNA, percent-decoding and IPv4 normalization to http(s) hosts
+    // only: apply them to every scheme, so that all forms of one remote agree.
+    let host = match url.host_str() {
+        Some(h) if !h.is_empty() => url::Host::parse(h)
+            .map(|h| h.to_string())
+            .unwrap_or_else(|_| h.to_ascii_lowercase()),
+        _ => String::new(),
+    };
     if host.is_empty() && url.scheme() != "file" {
         return None;
     }
@@ -60,7 +73,10 @@ pub(crate) fn normalize(raw: &str) -> Option<(String, String)> {
         .decode_utf8()
         .ok()?;
     let mut path = decoded.trim_start_matches('/').trim_end_matches('/');
-    path = path.strip_suffix(".git").unwrap_or(path);
+    path = path
+        .strip_suffix(".git")
+        .unwrap_or(path)
+        .trim_end_matches('/');
     if path.is_empty() {
         return None;
     }
@@ -269,6 +285,24 @@ mod tests {
             "https://host/\u{7}x",
         ] {
             assert_eq!(project_id_from_url(bad), "", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_form_of_one_remote_agrees() {
+        // Found by property tests: non-ASCII, percent-encoded and numeric hosts, `/.git`
+        // paths and scp-like IPv6 hosts.
+        let same = [
+            ("git@bücher.example:a/b.git", "https://bücher.example/a/b"),
+            ("ssh://ho%41st/x", "https://ho%41st/x"),
+            ("git@0x7f.1:x", "https://0x7f.1/x"),
+            ("/srv/repo/.git", "/srv/repo"),
+            ("https://host/a/b/.git/", "https://host/a/b"),
+            ("git@[::1]:a/b", "ssh://git@[::1]/a/b"),
+        ];
+        for (a, b) in same {
+            assert_ne!(project_id_from_url(a), "", "{a}");
+            assert_eq!(project_id_from_url(a), project_id_from_url(b), "{a} vs {b}");
         }
     }
 
