@@ -185,7 +185,7 @@
 //! # Cargo features
 //!
 //! - `telemetry` (default): without it `#[instrument_command]` expands to the unchanged
-//!   function and no network code (reqwest, rustls, sha2, uuid) is built — for
+//!   function and no network code (ureq, rustls, sha2, uuid, url) is built — for
 //!   distribution packagers who want telemetry gone at compile time.
 #![warn(missing_docs)]
 

@@ -89,3 +89,25 @@ fn status_never_sends_and_never_writes() {
     assert!(receiver.bodies().is_empty());
     assert!(!log.exists());
 }
+
+#[test]
+fn status_with_ignored_values_and_a_log_file_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("t.log");
+    let done = werf(&["telemetry", "status"])
+        .telemetry(&common::refused_url(), &log)
+        .env("WERF_TELEMETRY_EXTRA_ATTRIBUTE_BAD", "no-equals-sign")
+        .env("DO_NOT_TRACK", "perhaps")
+        .run();
+    assert_eq!(done.code(), Some(0));
+    assert!(
+        done.stdout().contains("ignored:     DO_NOT_TRACK"),
+        "{}",
+        done.stdout()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        !log.exists(),
+        "the notes wait for an instrumented command's first event"
+    );
+}

@@ -1,7 +1,7 @@
 //! projectID (SPEC S-5): SHA-256 of `host + ":::" + path` of the `origin` remote of the git
 //! repository containing the working directory. The raw URL never leaves this module.
 //!
-//! URLs are parsed with the `url` crate (already in the tree through reqwest); scp-like
+//! URLs are parsed with the `url` crate; scp-like
 //! `user@host:path` forms are rewritten to `ssh://` first. The repository is found and its
 //! config read in-process (no `git` child process: spawning one costs more than the whole
 //! P-3 budget); the config reader handles the subset git writes for `remote.origin.url`

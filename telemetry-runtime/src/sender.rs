@@ -41,6 +41,9 @@ struct Progress {
     pending: BTreeMap<u64, Pending>,
     /// Spooled events of earlier runs, claimed by this run and in flight.
     draining: Vec<Claimed>,
+    /// A drain of the spool is due or under way (set before this run's first request, so
+    /// that the exit waits for the claims it is about to make).
+    drain_busy: bool,
 }
 
 struct Pending {
@@ -67,7 +70,14 @@ impl Sender {
         }
     }
 
-    /// Hands an event to the sender thread (starting it the first time). Never blocks on I/O.
+    /// Starts the sender thread now (at install), so that its set-up — git lookup,
+    /// attributes — overlaps with parsing and the command instead of following them, and
+    /// the handler's thread never pays for a thread start.
+    pub(crate) fn start(&self) {
+        self.tx.get_or_init(|| spawn(self.shared.clone()));
+    }
+
+    /// Hands an event to the sender thread (starting it if needed). Never blocks on I/O.
     pub(crate) fn emit(&self, event: RawEvent) {
         let tx = self.tx.get_or_init(|| spawn(self.shared.clone()));
         let Some(tx) = tx else { return };
@@ -95,7 +105,7 @@ impl Sender {
     pub(crate) fn flush(&self) {
         let deadline = Instant::now() + self.shared.settings.timeout;
         let mut progress = self.shared.lock();
-        while !progress.pending.is_empty() || !progress.draining.is_empty() {
+        while !progress.pending.is_empty() || progress.drain_busy {
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -107,6 +117,7 @@ impl Sender {
         }
         let left = std::mem::take(&mut progress.pending);
         let claims = std::mem::take(&mut progress.draining);
+        progress.drain_busy = false;
         drop(progress);
         for claim in claims {
             claim.release();
@@ -280,10 +291,20 @@ impl Shared {
             ));
         }
         if claims.is_empty() {
+            self.drain_done();
             return;
         }
         let events: Vec<Event> = claims.iter().map(|c| c.event.clone()).collect();
-        self.lock().draining = claims;
+        {
+            let mut progress = self.lock();
+            if !progress.drain_busy {
+                // The deadline passed while claiming: put them back for a later run.
+                drop(progress);
+                claims.into_iter().for_each(Claimed::release);
+                return;
+            }
+            progress.draining = claims;
+        }
         let (shared, transport) = (self.clone(), transport.clone());
         let job = move || {
             let outcome =
@@ -313,7 +334,7 @@ impl Shared {
                     claim.done();
                 }
             }
-            shared.settled.notify_all();
+            shared.drain_done();
         };
         if std::thread::Builder::new()
             .name("cli-telemetry-spool".into())
@@ -323,7 +344,13 @@ impl Shared {
             for claim in std::mem::take(&mut self.lock().draining) {
                 claim.release();
             }
+            self.drain_done();
         }
+    }
+
+    fn drain_done(&self) {
+        self.lock().drain_busy = false;
+        self.settled.notify_all();
     }
 }
 
@@ -345,17 +372,19 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
     let mut notes = shared.settings.notes.clone();
     let process = detect_process(&shared.app, &mut notes);
     let _ = shared.execution_id.set(process.execution_id.clone());
-    for note in &notes {
-        shared.log_line(&diagnostic(
-            note.level,
-            &note.message,
-            Some(&process.execution_id),
-            Map::new(),
-        ));
-    }
     let mut transport: Option<Result<Arc<Transport>, &'static str>> = None;
     let mut drained = false;
     while let Ok(first) = rx.recv() {
+        // Notes go to the log with the run's first event: a run without an instrumented
+        // command (`app version`, `app telemetry status`) writes nothing.
+        for note in notes.drain(..) {
+            shared.log_line(&diagnostic(
+                note.level,
+                &note.message,
+                Some(&process.execution_id),
+                Map::new(),
+            ));
+        }
         let mut batch = Vec::new();
         accept(&shared, &process, first, &mut batch);
         while let Ok(next) = rx.try_recv() {
@@ -376,8 +405,12 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
         }
         match transport {
             Ok(transport) => {
+                let drain_now = !drained && shared.spool.is_some();
+                if drain_now {
+                    shared.lock().drain_busy = true;
+                }
                 send_in_background(&shared, transport, batch);
-                if !drained {
+                if drain_now {
                     drained = true;
                     shared.drain(transport);
                 }

@@ -138,6 +138,9 @@ pub(crate) fn install(app: AppConfig) -> bool {
         Arc::new(Runtime::background(app, settings))
     });
     if rt.settings.enabled {
+        if let Sink::Background(sender) = &rt.sink {
+            sender.start();
+        }
         ENABLED.store(true, Ordering::Release);
     }
     rt.settings.enabled

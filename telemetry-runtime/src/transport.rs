@@ -1,12 +1,12 @@
-//! HTTP delivery of one OTLP/HTTP JSON request (SPEC S-8): reqwest's blocking client,
-//! rustls on *ring* with the compiled-in webpki roots (no system certificate files are
-//! read), no retries, no redirects. Built lazily on the sender thread, never on the
-//! handler's thread, and never dropped (dropping a blocking client waits for its runtime).
+//! HTTP delivery of one OTLP/HTTP JSON request (SPEC S-8): ureq's blocking agent (no async
+//! runtime, no extra thread), rustls on *ring* with the compiled-in webpki roots (no system
+//! certificate files are read; nothing TLS is set up for an http:// endpoint), no retries,
+//! no redirects. Built lazily on the sender thread, never on the handler's thread.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Url;
+use url::Url;
 
 /// What became of one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,34 +39,36 @@ pub(crate) fn endpoint_url(raw: &str) -> Result<Url, &'static str> {
 }
 
 pub(crate) struct Transport {
-    client: reqwest::blocking::Client,
-    url: Url,
+    agent: ureq::Agent,
+    url: String,
 }
 
 impl Transport {
     pub(crate) fn new(url: Url, timeout: Duration) -> Result<Arc<Transport>, &'static str> {
         // A zero timeout would mean "none" to some layers: keep it tiny instead.
         let timeout = timeout.max(Duration::from_millis(1));
-        let tls = tls_config(url.scheme() == "https").ok_or("TLS could not be configured")?;
-        let client = reqwest::blocking::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
+        // ureq: blocking, no runtime thread; rustls on ring with the compiled-in webpki roots,
+        // built at the first https connection only (nothing TLS happens for http://).
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
             .user_agent(concat!("cli-telemetry/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|_| "HTTP client could not be built")?;
-        Ok(Arc::new(Transport { client, url }))
+            .new_agent();
+        Ok(Arc::new(Transport {
+            agent,
+            url: url.into(),
+        }))
     }
 
     pub(crate) fn send(&self, body: Vec<u8>) -> Outcome {
-        let result = self
-            .client
-            .post(self.url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send();
-        match result {
+        match self
+            .agent
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .send(&body[..])
+        {
             Ok(response) => {
                 let status = response.status().as_u16();
                 if response.status().is_success() {
@@ -80,59 +82,20 @@ impl Transport {
     }
 }
 
-/// rustls on *ring*. Roots only for https: for a plain-http endpoint nothing is loaded.
-fn tls_config(https: bool) -> Option<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    if https {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .ok()?;
-    Some(builder.with_root_certificates(roots).with_no_client_auth())
-}
-
-/// A fixed phrase for a failed request. reqwest's own messages contain the URL, which
-/// may carry credentials: they are never logged.
-fn failure_kind(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
-        return "timeout".into();
-    }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
-    let mut dns = false;
-    let mut io_kind = None;
-    let mut tls = false;
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            io_kind.get_or_insert(io.kind());
-        }
-        if e.downcast_ref::<rustls::Error>().is_some() {
-            tls = true;
-        }
-        // hyper-util's connect errors say "dns error" / "tcp connect error": fixed texts.
-        if e.to_string().starts_with("dns error") {
-            dns = true;
-        }
-        source = e.source();
-    }
-    if dns {
-        "name resolution failed".into()
-    } else if tls {
-        "TLS handshake failed".into()
-    } else if let Some(kind) = io_kind {
-        match kind {
+/// A fixed phrase for a failed request (never the URL, which may carry credentials).
+fn failure_kind(err: &ureq::Error) -> String {
+    match err {
+        ureq::Error::Timeout(_) => "timeout".into(),
+        ureq::Error::HostNotFound => "name resolution failed".into(),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => "TLS handshake failed".into(),
+        ureq::Error::Io(io) => match io.kind() {
             std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
             std::io::ErrorKind::ConnectionReset => "connection reset".into(),
             std::io::ErrorKind::TimedOut => "timeout".into(),
             other => format!("connection error ({other:?})"),
-        }
-    } else if err.is_connect() {
-        "connection failed".into()
-    } else if err.is_body() || err.is_decode() {
-        "response could not be read".into()
-    } else {
-        "request failed".into()
+        },
+        ureq::Error::ConnectionFailed => "connection failed".into(),
+        _ => "request failed".into(),
     }
 }
 

@@ -60,8 +60,6 @@ pub fn example(bin: &Path, args: &[&str]) -> Run {
         }
     }
     let home = Arc::new(tempfile::tempdir().expect("temp home"));
-    // Relative paths a test passes (a log file named "=") land in the temporary home.
-    cmd.current_dir(home.path());
     Run { cmd, home }.home(None)
 }
 
@@ -73,7 +71,10 @@ impl Run {
             self.home = home.clone();
         }
         let path = self.home.path().to_owned();
+        // Relative paths a test passes (a log file named "=") land in the home; call
+        // `dir` after `home` to run elsewhere.
         self.cmd
+            .current_dir(&path)
             .env("HOME", &path)
             .env("XDG_CACHE_HOME", path.join("cache"))
             .env("XDG_CONFIG_HOME", path.join("config"));
