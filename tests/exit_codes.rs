@@ -144,3 +144,18 @@ fn duration_is_measured() {
     events.assert_events(&[Expect::started("t"), Expect::exited("t").exit_code(0)]);
     assert!(events.exited().unwrap().duration_ms().unwrap() >= 30);
 }
+
+#[instrument_command(name = "t")]
+fn with_anyhow(fail: bool) -> anyhow::Result<u8> {
+    if fail {
+        anyhow::bail!("failed");
+    }
+    let n: u8 = "5".parse()?;
+    Ok(n)
+}
+
+#[test]
+fn anyhow_errors_exit_1() {
+    assert_eq!(code_of(|| assert!(with_anyhow(true).is_err())), 1);
+    assert_eq!(code_of(|| assert_eq!(with_anyhow(false).unwrap(), 5)), 0);
+}

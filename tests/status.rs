@@ -91,6 +91,31 @@ fn status_never_sends_and_never_writes() {
 }
 
 #[test]
+fn status_creates_no_spool_and_no_marker() {
+    let run = werf(&["telemetry", "status", "--json"])
+        .telemetry(&common::refused_url(), std::path::Path::new("t.log"));
+    let home = run.home_dir();
+    let json = status_json(run);
+    assert_eq!(json["enabled"], true);
+    assert_eq!(json["spool"], Value::Null, "no spool exists");
+    // Nothing at all was written under the home: no spool, no marker, no log file.
+    let written: Vec<_> = walk(home.path());
+    assert!(written.is_empty(), "{written:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path);
+    }
+    found
+}
+
+#[test]
 fn status_with_ignored_values_and_a_log_file_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("t.log");
