@@ -38,6 +38,8 @@ mod otlp;
 #[cfg(feature = "telemetry")]
 mod project;
 #[cfg(feature = "telemetry")]
+mod random;
+#[cfg(feature = "telemetry")]
 mod sender;
 #[cfg(feature = "telemetry")]
 mod spool;

@@ -54,13 +54,12 @@ fn trace_id(execution_id: &str) -> String {
     if hex.len() == 32 && hex.chars().any(|c| c != '0') {
         hex
     } else {
-        uuid::Uuid::new_v4().simple().to_string()
+        crate::random::hex(32)
     }
 }
 
 fn span_id() -> String {
-    let id = uuid::Uuid::new_v4();
-    id.simple().to_string()[..16].to_owned()
+    crate::random::hex(16)
 }
 
 fn string_attr(key: &str, value: &str) -> Value {

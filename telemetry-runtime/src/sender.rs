@@ -429,7 +429,7 @@ fn detect_process(app: &AppConfig, notes: &mut Vec<crate::config::Note>) -> Proc
         .map(|dir| crate::project::project_id_for_dir(&dir))
         .unwrap_or_default();
     ProcessInfo {
-        execution_id: uuid::Uuid::new_v4().to_string(),
+        execution_id: crate::random::uuid_v4().to_string(),
         project_id,
         attributes: crate::attributes::detect(app, &ProcessEnv, notes),
     }

@@ -76,9 +76,12 @@ impl Spool {
         let mut files = self.waiting_files();
         let now = SystemTime::now();
         files.retain(|(path, ts)| {
-            let too_old = now
-                .duration_since(SystemTime::UNIX_EPOCH + Duration::from_millis(*ts))
-                .is_ok_and(|age| age > MAX_AGE);
+            // A name with an absurd timestamp (far future, or beyond what SystemTime can
+            // hold) is kept like a fresh one: checked arithmetic, never a panic.
+            let too_old = SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_millis(*ts))
+                .and_then(|written| now.duration_since(written).ok())
+                .is_some_and(|age| age > MAX_AGE);
             if too_old {
                 let _ = fs::remove_file(path);
             }
@@ -195,7 +198,7 @@ fn sanitize(s: &str) -> String {
 }
 
 fn nonce() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+    crate::random::hex(12)
 }
 
 pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -303,6 +306,16 @@ mod tests {
         let (claimed, corrupt) = spool.claim(10);
         assert_eq!((claimed.len(), corrupt), (1, 1));
         assert!(dir.path().join("unrelated.txt").exists());
+    }
+
+    #[test]
+    fn absurd_timestamps_in_names_do_not_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(dir.path().to_owned());
+        fs::write(dir.path().join(format!("{}-x-y-z.json", u64::MAX)), b"{}").unwrap();
+        spool.add(&[&event(0)]).unwrap();
+        let (claimed, corrupt) = spool.claim(10);
+        assert_eq!((claimed.len(), corrupt), (1, 1));
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn compute(app: &AppConfig, env: &dyn Env) -> Status {
 fn next_event(app: &AppConfig, env: &dyn Env) -> Option<Event> {
     let mut notes = Vec::new();
     let process = crate::event::ProcessInfo {
-        execution_id: uuid::Uuid::new_v4().to_string(),
+        execution_id: crate::random::uuid_v4().to_string(),
         project_id: std::env::current_dir()
             .map(|d| crate::project::project_id_for_dir(&d))
             .unwrap_or_default(),

@@ -43,7 +43,7 @@ impl Capture {
             settings.enabled = true;
             let mut notes = Vec::new();
             let process = crate::event::ProcessInfo {
-                execution_id: uuid::Uuid::new_v4().to_string(),
+                execution_id: crate::random::uuid_v4().to_string(),
                 project_id: String::new(),
                 attributes: crate::attributes::detect(&app, &crate::config::ProcessEnv, &mut notes),
             };
