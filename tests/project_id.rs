@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::{git, werf};
 
-const FIXTURES: &str = include_str!("../../shared/fixtures/project-id.tsv");
+const FIXTURES: &str = include_str!("../telemetry-runtime/fixtures/project-id.tsv");
 
 /// The projectID the mini-werf reports when run in `dir`.
 fn project_id_in(dir: &Path) -> String {

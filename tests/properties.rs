@@ -23,7 +23,7 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
-const FIXTURES: &str = include_str!("../../shared/fixtures/project-id.tsv");
+const FIXTURES: &str = include_str!("../telemetry-runtime/fixtures/project-id.tsv");
 
 /// `n` cases, or `PROPTEST_CASES` when set (for a longer run, see FUZZING.md).
 fn cases(n: u32) -> Config {

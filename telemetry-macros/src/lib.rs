@@ -1,8 +1,8 @@
 //! The `#[instrument_command]` attribute of [cli-telemetry](https://docs.rs/cli-telemetry).
 //!
-//! This crate only translates: it parses the attribute and the function ([`attr`],
-//! [`ast`]), checks them ([`valid`]) and emits calls into `::cli_telemetry::__private`
-//! ([`expand`]). All behaviour lives in the runtime. Use it through the `cli-telemetry`
+//! This crate only translates: it parses the attribute and the function (modules `attr`,
+//! `ast`), checks them (`valid`) and emits calls into `::cli_telemetry::__private`
+//! (`expand`). All behaviour lives in the runtime. Use it through the `cli-telemetry`
 //! crate, whose documentation shows every form.
 
 use proc_macro::TokenStream;

@@ -15,7 +15,7 @@ pub fn call<R>(body: impl FnOnce() -> R) -> R {
 }
 
 /// Brackets one call of an instrumented handler: CommandStarted when created,
-/// CommandExited on [`CommandGuard::finish`], or on drop while panicking (exit code 101).
+/// CommandExited on [`CommandGuard::finish_with`], or on drop while panicking (exit code 101).
 #[must_use]
 pub struct CommandGuard {
     owns: bool,

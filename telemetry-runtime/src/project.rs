@@ -233,7 +233,7 @@ fn config_value(raw: &str) -> String {
 mod tests {
     use super::*;
 
-    const FIXTURES: &str = include_str!("../../../shared/fixtures/project-id.tsv");
+    const FIXTURES: &str = include_str!("../fixtures/project-id.tsv");
 
     #[test]
     fn every_fixture_row_matches() {
