@@ -6,6 +6,10 @@
 //!
 //! Telemetry is off by default (as werf's doc says of werf); `WERF_TELEMETRY=1` turns it
 //! on. The default endpoint never resolves; `WERF_TELEMETRY_TRACE_URL` points elsewhere.
+//!
+//! `main` carries `#[cli_telemetry::main]` and maps werf's errors to exit codes, as real
+//! CLIs do: `werf converge --repo unreachable.example/app` exits 69 (the registry can't be
+//! reached), `--fail-with N` (hidden) exits N; CommandExited reports the same code.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -75,6 +79,9 @@ struct ConvergeArgs {
     /// Parallel tasks limit.
     #[arg(long, default_value_t = 5)]
     parallel_tasks_limit: u32,
+    /// Fail with this exit code (for testing).
+    #[arg(long, hide = true)]
+    fail_with: Option<u8>,
 }
 
 #[derive(Args, Debug)]
@@ -105,18 +112,41 @@ enum TelemetryCommand {
     },
 }
 
-/// werf's errors.
+/// werf's errors; `main` maps each to its exit code.
 #[derive(Debug)]
-struct WerfError(String);
+enum WerfError {
+    /// The container registry could not be reached.
+    RegistryUnreachable,
+    /// A failure with a given exit code (`--fail-with`).
+    Failed(u8),
+}
+
+impl WerfError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            WerfError::RegistryUnreachable => 69, // EX_UNAVAILABLE
+            WerfError::Failed(code) => *code,
+        }
+    }
+}
 
 impl std::fmt::Display for WerfError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            WerfError::RegistryUnreachable => f.write_str("the container registry is unreachable"),
+            WerfError::Failed(code) => write!(f, "converge failed (code {code})"),
+        }
     }
 }
 
 #[instrument_command]
 fn converge(args: &ConvergeArgs) -> Result<(), WerfError> {
+    if let Some(code) = args.fail_with {
+        return Err(WerfError::Failed(code));
+    }
+    if args.repo.starts_with("unreachable") {
+        return Err(WerfError::RegistryUnreachable);
+    }
     println!(
         "converge: deploying {} task(s) in parallel",
         args.parallel_tasks_limit
@@ -163,6 +193,7 @@ fn debug_panic() {
     panic!("debug-panic: this command always panics");
 }
 
+#[cli_telemetry::main]
 fn main() -> ExitCode {
     Telemetry::builder("werf")
         .env_prefix("WERF")
@@ -208,7 +239,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("Error: {err}");
-            ExitCode::FAILURE
+            ExitCode::from(err.exit_code())
         }
     }
 }

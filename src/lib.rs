@@ -117,12 +117,12 @@
 //! struct Kube;
 //! impl Kube {
 //!     #[instrument_command(name = "app get")]
-//!     fn get<T: AsRef<str>>(&self, name: T) -> Result<u32, NotFound> {
+//!     fn get<T: AsRef<str>>(&self, name: T) -> Result<String, NotFound> {
 //!         if name.as_ref().is_empty() {
 //!             return Err(NotFound);
 //!         }
 //!         let n: u32 = self.count()?;
-//!         Ok(n)
+//!         Ok(format!("{n} pod(s)")) // an `Ok` that carries no status: 0
 //!     }
 //!
 //!     #[instrument_command(name = "app count")] // nested: silent
@@ -189,5 +189,5 @@
 //!   distribution packagers who want telemetry gone at compile time.
 #![warn(missing_docs)]
 
-pub use cli_telemetry_macros::instrument_command;
+pub use cli_telemetry_macros::{instrument_command, main};
 pub use cli_telemetry_runtime::*;

@@ -112,9 +112,63 @@ fn exit_code_is_recovered() {
     );
 }
 
+/// fd's shape: a handler returns `Ok` with a status of its own.
+#[derive(Debug, PartialEq)]
+enum Found {
+    HasResults(bool),
+}
+
+impl cli_telemetry::ExitStatus for Found {
+    fn exit_code(&self) -> i32 {
+        match self {
+            Found::HasResults(true) => 0,
+            Found::HasResults(false) => 1,
+        }
+    }
+}
+
+#[instrument_command(name = "t")]
+fn search(hits: usize) -> anyhow::Result<Found> {
+    Ok(Found::HasResults(hits > 0))
+}
+
+#[instrument_command(name = "t")]
+fn ok_exit_code(code: u8) -> Result<ExitCode, Coded> {
+    if code == 0 {
+        return Err(Coded(4));
+    }
+    Ok(ExitCode::from(code))
+}
+
+#[test]
+fn ok_values_that_carry_a_status_report_it() {
+    assert_eq!(
+        code_of(|| assert_eq!(search(0).unwrap(), Found::HasResults(false))),
+        1
+    );
+    assert_eq!(
+        code_of(|| assert_eq!(search(3).unwrap(), Found::HasResults(true))),
+        0
+    );
+    assert_eq!(code_of(|| drop(ok_exit_code(3))), 3);
+    assert_eq!(code_of(|| drop(ok_exit_code(0))), 4);
+    // `Ok(())` carries success.
+    assert_eq!(code_of(|| drop(coded_or_ok(false))), 0);
+}
+
+#[instrument_command(name = "t")]
+fn coded_or_ok(fail: bool) -> Result<(), Coded> {
+    if fail {
+        Err(Coded(9))
+    } else {
+        Ok(())
+    }
+}
+
 #[test]
 fn results() {
-    assert_eq!(code_of(|| assert_eq!(plain_result(true), Ok(7))), 0);
+    // An integer in `Ok` is the status (SPEC S-6).
+    assert_eq!(code_of(|| assert_eq!(plain_result(true), Ok(7))), 7);
     assert_eq!(code_of(|| assert!(plain_result(false).is_err())), 1);
     assert_eq!(code_of(|| drop(coded(9))), 9);
     assert_eq!(code_of(|| drop(clap_error())), 2);
@@ -122,7 +176,7 @@ fn results() {
 
 #[test]
 fn question_mark_and_early_return_are_observed() {
-    assert_eq!(code_of(|| assert_eq!(question_mark("12"), Ok(12))), 0);
+    assert_eq!(code_of(|| assert_eq!(question_mark("12"), Ok(12))), 12);
     assert_eq!(code_of(|| assert!(question_mark("x").is_err())), 1);
     assert_eq!(code_of(|| assert_eq!(early_return(1), 5)), 5);
     assert_eq!(code_of(|| assert_eq!(early_return(0), 6)), 6);
@@ -155,7 +209,7 @@ fn with_anyhow(fail: bool) -> anyhow::Result<u8> {
 }
 
 #[test]
-fn anyhow_errors_exit_1() {
+fn anyhow_errors_exit_1_and_ok_integers_are_their_value() {
     assert_eq!(code_of(|| assert!(with_anyhow(true).is_err())), 1);
-    assert_eq!(code_of(|| assert_eq!(with_anyhow(false).unwrap(), 5)), 0);
+    assert_eq!(code_of(|| assert_eq!(with_anyhow(false).unwrap(), 5)), 5);
 }

@@ -50,6 +50,11 @@ fn event_of(span: &Span) -> Event {
     Event {
         ts: int(span, "ts") as u64,
         execution_id: string(span, "executionID"),
+        user_id: span
+            .attributes
+            .iter()
+            .any(|kv| kv.key == "userID")
+            .then(|| string(span, "userID")),
         project_id: string(span, "projectID"),
         command: string(span, "command"),
         attributes: serde_json::from_str(&string(span, "attributes"))

@@ -47,6 +47,9 @@ fn received_events(receiver: &Receiver) -> Vec<Event> {
             events.push(Event {
                 ts: attrs["ts"]["intValue"].as_str().unwrap().parse().unwrap(),
                 execution_id: s("executionID"),
+                user_id: attrs
+                    .get("userID")
+                    .map(|v| v["stringValue"].as_str().unwrap().to_owned()),
                 project_id: s("projectID"),
                 command: s("command"),
                 attributes: serde_json::from_str(&s("attributes")).unwrap(),

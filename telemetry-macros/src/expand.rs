@@ -70,8 +70,11 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
     };
     let exit_code = quote! {
         || {
-            use #krate::__private::{ViaAny as _, ViaErrorCode as _, ViaResult as _, ViaStatus as _};
-            (&&&#krate::__private::Probe(&#ret)).__cli_telemetry_exit_code()
+            use #krate::__private::{
+                ViaAny as _, ViaErrorCode as _, ViaOkStatus as _, ViaResult as _, ViaStatus as _,
+                ViaStatusAndErrorCode as _,
+            };
+            (&&&&&#krate::__private::Probe(&#ret)).__cli_telemetry_exit_code()
         }
     };
 
@@ -126,7 +129,7 @@ fn matches_param(sig: &syn::Signature) -> Option<Ident> {
     })
 }
 
-fn contains_impl_trait(ty: &Type) -> bool {
+pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
     struct Finder(bool);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
         fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {

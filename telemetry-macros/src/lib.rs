@@ -9,6 +9,7 @@ use proc_macro::TokenStream;
 
 mod ast;
 mod attr;
+mod entry;
 mod expand;
 mod valid;
 
@@ -35,6 +36,32 @@ pub fn instrument_command(args: TokenStream, item: TokenStream) -> TokenStream {
         return with_item(err, item);
     }
     expand::instrument(&args, func).into()
+}
+
+/// Put on `fn main` (sync, or `async fn main` with `#[tokio::main]` in either order):
+/// the `CommandExited` of the command that ran waits until `main` returns and carries the
+/// code the process exits with — what std derives from `main`'s return value (`()`,
+/// `ExitCode`, `Result<(), E>`, `Result<ExitCode, E>`, any `Termination`), printing exactly
+/// what std prints; 101 if `main` panics. `durationMs` still ends when the handler
+/// returned. `main`'s declared return type becomes `std::process::ExitCode`.
+///
+/// Argument, optional: `crate = "path"`, where the `cli_telemetry` crate is, if renamed.
+///
+/// See the `cli-telemetry` crate for examples.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match attr::parse(args.into()) {
+        Ok(args) => args,
+        Err(err) => return with_item(err, item),
+    };
+    let func = match ast::parse(item.clone().into()) {
+        Ok(func) => func,
+        Err(err) => return with_item(err, item),
+    };
+    if let Err(err) = entry::check(&args, &func) {
+        return with_item(err, item);
+    }
+    entry::expand(&args, func).into()
 }
 
 /// The error, plus the item unchanged so that the user sees only this one error.

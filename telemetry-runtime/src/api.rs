@@ -62,7 +62,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    try_parse_from(args).unwrap_or_else(|e| e.exit())
+    try_parse_from(args).unwrap_or_else(|e| clap_exit(e))
+}
+
+/// clap's help, version or usage error ends the process: inside a running command (or with
+/// commands held for `main`), CommandExited gets clap's code (0 or 2) and is flushed first.
+/// clap's output and exit code are unchanged.
+fn clap_exit(err: clap::Error) -> ! {
+    #[cfg(feature = "telemetry")]
+    if crate::state::maybe_active() {
+        crate::state::exit_all(err.exit_code());
+    }
+    err.exit()
 }
 
 /// [`parse_from`] returning clap's error instead of exiting.
@@ -95,7 +106,7 @@ where
 {
     let matches = cmd
         .try_get_matches_from_mut(args)
-        .unwrap_or_else(|e| e.exit());
+        .unwrap_or_else(|e| clap_exit(e));
     record(&cmd, &matches);
     matches
 }
@@ -103,10 +114,14 @@ where
 /// Records what the application parsed itself. `cmd` must be the command `matches` came
 /// from, after parsing (`get_matches_mut`) or [`Command::build`]. Cheap no-op when
 /// telemetry is off.
+///
+/// It may be called inside an instrumented handler (a tool that parses in its `run`):
+/// the running command's CommandStarted then carries these options.
 pub fn record(cmd: &Command, matches: &ArgMatches) {
     #[cfg(feature = "telemetry")]
     if let Some(rt) = crate::state::current() {
         rt.record(cmd, matches);
+        crate::state::recorded(&rt);
     }
     #[cfg(not(feature = "telemetry"))]
     let _ = (cmd, matches);
@@ -135,13 +150,15 @@ pub fn emit<T: serde::Serialize + ?Sized>(event_type: &str, data: &T) {
     let _ = (event_type, data);
 }
 
-/// Records CommandExited with `code` for the instrumented command running on this thread,
-/// delivers pending events within the deadline, then exits the process with `code`:
-/// use it where the program would call [`std::process::exit`].
+/// Records CommandExited with `code` for the instrumented commands of the process — the one
+/// running on this or any other thread (a Ctrl-C handler's thread), and any that returned
+/// and wait for `main`'s code under `#[cli_telemetry::main]` — delivers pending events
+/// within what is left of the deadline, then exits the process with `code`: use it where
+/// the program would call [`std::process::exit`], in a handler or in `main`.
 pub fn exit(code: i32) -> ! {
     #[cfg(feature = "telemetry")]
-    if let Some(active) = crate::state::take_current() {
-        active.end(code);
+    if crate::state::maybe_active() {
+        crate::state::exit_all(code);
     }
     std::process::exit(code)
 }

@@ -39,6 +39,45 @@ pub(crate) struct AppConfig {
     pub timeout: Duration,
     pub spool: SpoolSetting,
     pub notice: Option<String>,
+    pub protocol: Protocol,
+    /// Request headers set by the application (name, value).
+    pub headers: Vec<(String, String)>,
+}
+
+/// The OTLP/HTTP encoding of request bodies (SPEC S-8), named as OpenTelemetry names it in
+/// `OTEL_EXPORTER_OTLP_PROTOCOL`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// `http/json`: the protobuf JSON mapping, `application/json` (the default).
+    #[default]
+    HttpJson,
+    /// `http/protobuf`: binary protobuf, `application/x-protobuf` (what werf's Go exporter
+    /// sends, and the only encoding some backends accept).
+    HttpProtobuf,
+}
+
+impl Protocol {
+    /// `http/json` or `http/protobuf`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::HttpJson => "http/json",
+            Protocol::HttpProtobuf => "http/protobuf",
+        }
+    }
+
+    /// Parses OpenTelemetry's name of a protocol (case-insensitive, surrounding white space
+    /// ignored); `None` for anything else, `grpc` included (not supported).
+    pub fn parse(name: &str) -> Option<Protocol> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("http/json") {
+            Some(Protocol::HttpJson)
+        } else if name.eq_ignore_ascii_case("http/protobuf") {
+            Some(Protocol::HttpProtobuf)
+        } else {
+            None
+        }
+    }
 }
 
 /// Where undelivered events wait for a later run.
@@ -79,6 +118,8 @@ impl Telemetry {
                 timeout: DEFAULT_TIMEOUT,
                 spool: SpoolSetting::Default,
                 notice: None,
+                protocol: Protocol::HttpJson,
+                headers: Vec::new(),
             },
         }
     }
@@ -140,6 +181,28 @@ impl Telemetry {
     /// sent before it has been shown, and nothing at all if the marker cannot be written.
     pub fn first_run_notice(mut self, text: impl Into<String>) -> Self {
         self.app.notice = Some(text.into());
+        self
+    }
+
+    /// The encoding of request bodies (default [`Protocol::HttpJson`]). Users can override
+    /// it with `<PREFIX>_TELEMETRY_PROTOCOL=http/json|http/protobuf`.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.app.protocol = protocol;
+        self
+    }
+
+    /// A header sent with every request, e.g. a backend's API key
+    /// (`x-honeycomb-team`, `signoz-ingestion-key`, `authorization`). Header values are never
+    /// written to the log file, printed or shown by status; names may be. Users can add or
+    /// override headers with `<PREFIX>_TELEMETRY_HEADERS=name=value,name2=value2`. A name
+    /// that is not an HTTP token, or a value with a line break, is ignored with a note.
+    ///
+    /// ```
+    /// let t = cli_telemetry_runtime::Telemetry::builder("mytool").header("x-api-key", "K");
+    /// # let _ = t;
+    /// ```
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.app.headers.push((name.into(), value.into()));
         self
     }
 
@@ -256,6 +319,10 @@ pub(crate) struct Settings {
     pub notes: Vec<Note>,
     /// Where undelivered events are kept (on, not in debug mode, spool not disabled).
     pub spool: Option<PathBuf>,
+    pub protocol: Protocol,
+    /// Request headers: the app's, then the user's (which replace an app header of the
+    /// same name). Values are secrets: never logged, printed or shown.
+    pub headers: Vec<(String, String)>,
 }
 
 /// Read access to environment variables, so the rules can be tested without touching the
@@ -389,6 +456,8 @@ impl Settings {
             timeout: app.timeout,
             notes,
             spool: None,
+            protocol: app.protocol,
+            headers: Vec::new(),
         };
         if enabled {
             settings.read_details(app, env);
@@ -423,6 +492,16 @@ impl Settings {
                 .push(Note::warn(format!("{url_var} is not valid UTF-8; ignored"))),
             None => {}
         }
+        let protocol_var = app.var("_PROTOCOL");
+        if let Some(value) = env.var_os(&protocol_var) {
+            match value.to_str().and_then(Protocol::parse) {
+                Some(p) => self.protocol = p,
+                None => self.notes.push(Note::warn(format!(
+                    "{protocol_var} is neither http/json nor http/protobuf; ignored"
+                ))),
+            }
+        }
+        self.read_headers(app, env);
         let timeout_var = app.var("_TIMEOUT_MS");
         if let Some(value) = env.var_os(&timeout_var) {
             match value
@@ -446,6 +525,91 @@ impl Settings {
             }
         }
     }
+}
+
+impl Settings {
+    /// The app's headers, then `<PREFIX>_TELEMETRY_HEADERS` (OpenTelemetry's format:
+    /// `name=value` pairs separated by commas, values percent-decoded). Notes name the
+    /// variable and the entry's position or the header's name, never a value.
+    fn read_headers(&mut self, app: &AppConfig, env: &dyn Env) {
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut add = |name: &str, value: String, notes: &mut Vec<Note>, origin: &str| {
+            let name = name.trim();
+            if !is_token(name) {
+                notes.push(Note::warn(format!(
+                    "{origin}: a header name is not a valid HTTP header name; ignored"
+                )));
+            } else if value.contains(['\r', '\n', '\0']) {
+                notes.push(Note::warn(format!(
+                    "{origin}: the value of header {name} has a line break; ignored"
+                )));
+            } else {
+                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+                headers.push((name.to_owned(), value));
+            }
+        };
+        for (name, value) in &app.headers {
+            add(
+                name,
+                value.trim().to_owned(),
+                &mut self.notes,
+                "Telemetry::header",
+            );
+        }
+        let var = app.var("_HEADERS");
+        if let Some(raw) = env.var_os(&var) {
+            match raw.to_str() {
+                None => self
+                    .notes
+                    .push(Note::warn(format!("{var} is not valid UTF-8; ignored"))),
+                Some(raw) => {
+                    for (i, entry) in raw.split(',').enumerate() {
+                        if entry.trim().is_empty() {
+                            continue;
+                        }
+                        match entry.split_once('=') {
+                            Some((name, value)) if !name.trim().is_empty() => {
+                                add(name, percent_decode(value.trim()), &mut self.notes, &var)
+                            }
+                            _ => self.notes.push(Note::warn(format!(
+                                "{var}: entry {} is not name=value; ignored",
+                                i + 1
+                            ))),
+                        }
+                    }
+                }
+            }
+        }
+        self.headers = headers;
+    }
+}
+
+/// An HTTP header name (RFC 9110 token).
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Percent-decodes `%XX` (invalid sequences stay as they are, invalid UTF-8 is replaced).
+pub(crate) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(all(test, feature = "telemetry"))]
@@ -609,6 +773,63 @@ mod tests {
         );
         assert_eq!(s.timeout, DEFAULT_TIMEOUT);
         assert_eq!(s.notes.len(), 1);
+    }
+
+    #[test]
+    fn protocol_from_app_and_env() {
+        let app = Telemetry::builder("werf")
+            .protocol(Protocol::HttpProtobuf)
+            .app;
+        let s = Settings::from_env(&app, &[("WERF_TELEMETRY", "1")]);
+        assert_eq!(s.protocol, Protocol::HttpProtobuf);
+        let s = settings(
+            false,
+            [
+                ("WERF_TELEMETRY", "1"),
+                ("WERF_TELEMETRY_PROTOCOL", " HTTP/Protobuf "),
+            ],
+        );
+        assert_eq!(s.protocol, Protocol::HttpProtobuf);
+        let s = settings(
+            false,
+            [("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_PROTOCOL", "grpc")],
+        );
+        assert_eq!(s.protocol, Protocol::HttpJson);
+        assert_eq!(s.notes.len(), 1);
+        assert!(!s.notes[0].message.contains("grpc"));
+    }
+
+    #[test]
+    fn headers_from_app_and_env() {
+        let app = Telemetry::builder("werf")
+            .header("x-team", "app")
+            .header("x-api-key", "APPKEY")
+            .header("bad name", "v")
+            .header("x-split", "a\r\nInjected: 1")
+            .app;
+        let env = [
+            ("WERF_TELEMETRY", "1"),
+            (
+                "WERF_TELEMETRY_HEADERS",
+                "x-api-key=K%2C1 , x-team=a%20b,,junk,=nameless,x-empty=",
+            ),
+        ];
+        let s = Settings::from_env(&app, &env);
+        assert_eq!(
+            s.headers,
+            vec![
+                ("x-api-key".to_owned(), "K,1".to_owned()),
+                ("x-team".to_owned(), "a b".to_owned()),
+                ("x-empty".to_owned(), String::new()),
+            ]
+        );
+        let notes: Vec<_> = s.notes.iter().map(|n| n.message.as_str()).collect();
+        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert!(notes
+            .iter()
+            .all(|n| !n.contains("APPKEY") && !n.contains("Injected")));
+        assert!(notes.iter().any(|n| n.contains("entry 4")));
+        assert!(notes.iter().any(|n| n.contains("entry 5")));
     }
 
     #[test]

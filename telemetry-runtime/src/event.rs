@@ -57,8 +57,8 @@ pub struct Attributes {
 
 /// One telemetry event, exactly as it is sent, written to the log file and captured.
 ///
-/// Serializes to the werf-compatible envelope (`ts`, `executionID`, `projectID`, `command`,
-/// `attributes`, `eventType`, `eventData`, `schemaVersion`).
+/// Serializes to the werf-compatible envelope (`ts`, `executionID`, `userID` when there is
+/// one, `projectID`, `command`, `attributes`, `eventType`, `eventData`, `schemaVersion`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Unix time in milliseconds when the event was created.
@@ -66,6 +66,9 @@ pub struct Event {
     /// UUID v4 shared by all events of one process run.
     #[serde(rename = "executionID")]
     pub execution_id: String,
+    /// The installation id (SPEC S-16), when the application opted in and one exists.
+    #[serde(rename = "userID", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     /// SHA-256 of the normalized git origin (SPEC S-5), `""` when unknown.
     #[serde(rename = "projectID")]
     pub project_id: String,
@@ -79,7 +82,7 @@ pub struct Event {
     /// Event-specific data.
     #[serde(rename = "eventData")]
     pub event_data: Map<String, Value>,
-    /// Always [`SCHEMA_VERSION`].
+    /// [`SCHEMA_VERSION`] unless the application set another (werf's wire is 2).
     #[serde(rename = "schemaVersion")]
     pub schema_version: u32,
 }
@@ -158,23 +161,39 @@ impl RawEvent {
         Event {
             ts: self.ts,
             execution_id: process.execution_id.clone(),
+            user_id: process.user_id.clone(),
             project_id: process.project_id.clone(),
             command: self.command.to_string(),
             attributes: process.attributes.clone(),
             event_type: self.event_type,
             event_data: self.event_data,
-            schema_version: SCHEMA_VERSION,
+            schema_version: process.schema_version,
         }
     }
 }
 
 #[cfg(feature = "telemetry")]
 /// The parts of the envelope shared by every event of a run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct ProcessInfo {
     pub execution_id: String,
+    pub user_id: Option<String>,
     pub project_id: String,
     pub attributes: Attributes,
+    pub schema_version: u32,
+}
+
+#[cfg(feature = "telemetry")]
+impl Default for ProcessInfo {
+    fn default() -> Self {
+        ProcessInfo {
+            execution_id: String::new(),
+            user_id: None,
+            project_id: String::new(),
+            attributes: Attributes::default(),
+            schema_version: SCHEMA_VERSION,
+        }
+    }
 }
 
 #[cfg(feature = "telemetry")]
@@ -201,6 +220,7 @@ mod tests {
                 version: "1.0".into(),
                 ..Default::default()
             },
+            ..Default::default()
         });
         let json = serde_json::to_string(&ev).unwrap();
         let keys: Vec<_> = [

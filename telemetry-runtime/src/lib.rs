@@ -25,28 +25,20 @@ mod event;
 mod exit;
 #[cfg(feature = "telemetry")]
 mod invocation;
-#[cfg(feature = "telemetry")]
-mod logfile;
 mod status;
 pub mod testing;
 
+#[cfg(feature = "telemetry")]
+mod deliver;
 mod dirs;
 #[cfg(feature = "telemetry")]
 mod notice;
-#[cfg(feature = "telemetry")]
-mod otlp;
 #[cfg(feature = "telemetry")]
 mod project;
 #[cfg(feature = "telemetry")]
 mod random;
 #[cfg(feature = "telemetry")]
-mod sender;
-#[cfg(feature = "telemetry")]
-mod spool;
-#[cfg(feature = "telemetry")]
 mod state;
-#[cfg(feature = "telemetry")]
-mod transport;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -57,7 +49,7 @@ pub use api::{
     try_parse_from,
 };
 pub use attributes::{go_arch, go_os};
-pub use config::{parse_switch, Decision, Note, Telemetry, DEFAULT_TIMEOUT, MAX_TIMEOUT};
+pub use config::{parse_switch, Decision, Note, Protocol, Telemetry, DEFAULT_TIMEOUT, MAX_TIMEOUT};
 pub use event::{Attributes, Event, OptionUsage, COMMAND_EXITED, COMMAND_STARTED, SCHEMA_VERSION};
 pub use exit::{ErrorExitCode, ExitStatus};
 #[cfg(feature = "telemetry")]

@@ -19,12 +19,12 @@ pub(crate) fn show(app: &AppConfig, env: &dyn Env, text: &str) -> Result<(), ()>
     }
     print(text);
     let dir = marker.parent().ok_or(())?;
-    crate::spool::create_private_dir(dir).map_err(|_| ())?;
+    crate::deliver::spool::create_private_dir(dir).map_err(|_| ())?;
     let body = format!(
         "The {} telemetry notice was shown; delete this file to see it again.\n",
         app.name
     );
-    match crate::spool::write_private(&marker, body.as_bytes()) {
+    match crate::deliver::spool::write_private(&marker, body.as_bytes()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(_) => Err(()),

@@ -219,22 +219,66 @@ fn end(exit_code: i32) {
 
 /// For `panic = "abort"` builds, where no destructor runs on a panic: installs (once) a
 /// panic hook that runs the previous hook (the message is printed as before), then records
-/// CommandExited with 101 for the command running on the panicking thread and flushes,
-/// before the process aborts. Unwinding builds don't use it: there the guard's `Drop`
-/// records the panic, and a panic caught inside a handler does not end the command.
+/// CommandExited with 101 for the open commands of the process (the one running on the
+/// panicking thread, and any held for `main`'s code) and flushes, before the process
+/// aborts. Unwinding builds don't use it: there the guard's `Drop` records the panic, and a
+/// panic caught inside a handler does not end the command.
 pub fn install_abort_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            end(101);
+            #[cfg(feature = "telemetry")]
+            crate::state::exit_all(101);
         }));
     });
 }
 
+/// What `#[cli_telemetry::main]` wraps `main` in: CommandExited of the commands that ran
+/// waits until `main` returns, and is sent with the code the process exits with.
+#[must_use]
+pub struct MainGuard {
+    _private: (),
+}
+
+impl MainGuard {
+    /// Called first thing in `main`.
+    #[inline]
+    pub fn enter() -> MainGuard {
+        #[cfg(feature = "telemetry")]
+        crate::state::hold_exits();
+        MainGuard { _private: () }
+    }
+
+    /// `main` returned `ret`: reports it exactly as std does for `main` (for an `Err`,
+    /// `Error: {err:?}` on stderr), sends CommandExited with the resulting code, flushes
+    /// within the deadline, and returns the code for the process.
+    pub fn finish<T: std::process::Termination>(self, ret: T) -> std::process::ExitCode {
+        let code = ret.report();
+        #[cfg(feature = "telemetry")]
+        if crate::state::maybe_active() {
+            crate::state::exit_all(crate::exit::ExitStatus::exit_code(&code));
+        }
+        std::mem::forget(self);
+        code
+    }
+}
+
+impl Drop for MainGuard {
+    /// `main` panicked (with unwinding): the process will exit with 101.
+    fn drop(&mut self) {
+        #[cfg(feature = "telemetry")]
+        if std::thread::panicking() {
+            crate::state::exit_all(101);
+        }
+    }
+}
+
 /// Wraps a handler's return value so that generated code can pick its exit code by
-/// autoref specialization: `(&&&Probe(&ret)).__cli_telemetry_exit_code()`.
+/// autoref specialization: `(&&&&&Probe(&ret)).__cli_telemetry_exit_code()`. The most
+/// specific impl wins: `Result` whose `Ok` carries a status and whose error knows its code,
+/// then `Ok` status only, error code only, any `Result`, [`ExitStatus`] types, anything.
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
 
 impl<T: ?Sized> Clone for Probe<'_, T> {
@@ -243,6 +287,34 @@ impl<T: ?Sized> Clone for Probe<'_, T> {
     }
 }
 impl<T: ?Sized> Copy for Probe<'_, T> {}
+
+/// `Result<T, E>` whose `Ok` value carries a status and whose error knows its code.
+pub trait ViaStatusAndErrorCode {
+    /// The exit code.
+    fn __cli_telemetry_exit_code(self) -> i32;
+}
+impl<T: ExitStatus, E: ErrorExitCode> ViaStatusAndErrorCode for &&&&&Probe<'_, Result<T, E>> {
+    fn __cli_telemetry_exit_code(self) -> i32 {
+        match self.0 {
+            Ok(v) => v.exit_code(),
+            Err(e) => e.exit_code(),
+        }
+    }
+}
+
+/// `Result<T, E>` whose `Ok` value carries a status: `Err` → 1.
+pub trait ViaOkStatus {
+    /// The exit code.
+    fn __cli_telemetry_exit_code(self) -> i32;
+}
+impl<T: ExitStatus, E> ViaOkStatus for &&&&Probe<'_, Result<T, E>> {
+    fn __cli_telemetry_exit_code(self) -> i32 {
+        match self.0 {
+            Ok(v) => v.exit_code(),
+            Err(_) => 1,
+        }
+    }
+}
 
 /// `Result<T, E>` with an error that knows its code.
 pub trait ViaErrorCode {

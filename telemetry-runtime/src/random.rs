@@ -16,6 +16,18 @@ pub(crate) fn uuid_v4() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
+/// `N` bytes of fresh randomness (N ≤ 16).
+pub(crate) fn bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    if getrandom::fill(&mut out).is_err() {
+        let mut fallback_bytes = [0u8; 16];
+        fallback(&mut fallback_bytes);
+        let n = N.min(16);
+        out[..n].copy_from_slice(&fallback_bytes[..n]);
+    }
+    out
+}
+
 /// `n` lowercase hex characters of fresh randomness (n ≤ 32).
 pub(crate) fn hex(n: usize) -> String {
     uuid_v4().simple().to_string()[..n.min(32)].to_owned()

@@ -1,5 +1,18 @@
 //! Process state: the installed runtime, the per-thread capture override used by
-//! [`crate::testing`], and the command currently running on this thread.
+//! [`crate::testing`], the command currently running on this thread, and the commands of
+//! the process whose CommandExited is not sent yet.
+//!
+//! The life of a command (SPEC S-1, S-6, S-11):
+//! - **begin** (the handler is called): CommandStarted is sent at once when the app has
+//!   recorded what it parsed (or the handler was given its matches); otherwise it waits
+//!   until the app records a parse, emits an event of its own, or the handler ends, so
+//!   that a handler that parses inside reports its options.
+//! - **end** (the handler returned or panicked): without `#[cli_telemetry::main]`,
+//!   CommandExited is sent with the handler's code and flushed. With it, the command is
+//!   *held*: its duration is fixed, and CommandExited waits for the code the process exits
+//!   with ([`exit_all`], called when `main` returns, panics, or `cli_telemetry::exit` runs).
+//! - [`exit_all`] sends CommandExited for every open command of the process (running on
+//!   any thread, or held) with the process's code, then flushes once.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,9 +22,9 @@ use std::time::Instant;
 use clap::{ArgMatches, Command};
 
 use crate::config::{AppConfig, Decision, ProcessEnv, Settings};
+use crate::deliver::sender::Sender;
 use crate::event::{Event, ProcessInfo, RawEvent};
 use crate::invocation::Invocation;
-use crate::sender::Sender;
 
 pub(crate) struct Runtime {
     pub app: AppConfig,
@@ -25,13 +38,17 @@ enum Sink {
     Background(Sender),
     Capture {
         events: Mutex<Vec<Event>>,
-        process: ProcessInfo,
+        process: Box<ProcessInfo>,
     },
 }
 
 static GLOBAL: OnceLock<Arc<Runtime>> = OnceLock::new();
 /// True once an enabled runtime is installed: the one load on the disabled path.
 static ENABLED: AtomicBool = AtomicBool::new(false);
+/// Set by `#[cli_telemetry::main]`: CommandExited waits for the process's exit code.
+static MAIN_HOLDS: AtomicBool = AtomicBool::new(false);
+/// Commands of the installed runtime whose CommandExited is not sent yet.
+static OPEN: Mutex<Vec<Arc<CommandState>>> = Mutex::new(Vec::new());
 
 thread_local! {
     static CAPTURE: RefCell<Option<Arc<Runtime>>> = const { RefCell::new(None) };
@@ -51,7 +68,7 @@ impl Runtime {
             settings,
             Sink::Capture {
                 events: Mutex::new(Vec::new()),
-                process,
+                process: Box::new(process),
             },
         )
     }
@@ -65,18 +82,28 @@ impl Runtime {
         }
     }
 
+    fn is_background(&self) -> bool {
+        matches!(self.sink, Sink::Background(_))
+    }
+
     pub(crate) fn record(&self, cmd: &Command, matches: &ArgMatches) {
         *lock(&self.invocation) = Some(Invocation::from_matches(cmd, matches));
     }
 
-    /// The invocation for a handler. What `parse`/`get_matches`/`record` recorded is the
-    /// whole truth (root command, subcommand chain, options at every level) and wins, also
-    /// when the handler names (sub)command matches. Without a recording, named matches
-    /// give the command path only (clap's `ArgMatches` carry no argument metadata, so
-    /// options can't be told from positionals); with neither, the path is the app name.
-    /// `name` overrides the path.
-    fn invocation_for(&self, name: Option<&str>, matches: Option<&ArgMatches>) -> Invocation {
+    /// The invocation for a handler, and whether it is final (a recorded parse or the
+    /// handler's own matches). What `parse`/`get_matches`/`record` recorded is the whole
+    /// truth (root command, subcommand chain, options at every level) and wins, also when
+    /// the handler names (sub)command matches. Without a recording, named matches give the
+    /// command path only (clap's `ArgMatches` carry no argument metadata, so options can't
+    /// be told from positionals); with neither, the path is the app name. `name` overrides
+    /// the path.
+    fn invocation_for(
+        &self,
+        name: Option<&str>,
+        matches: Option<&ArgMatches>,
+    ) -> (Invocation, bool) {
         let recorded = lock(&self.invocation).clone();
+        let known = recorded.is_some() || matches.is_some();
         let mut inv = match (recorded, matches) {
             (Some(inv), _) => inv,
             (None, Some(m)) => Invocation::path_only(&self.app.name, m),
@@ -87,7 +114,7 @@ impl Runtime {
         } else if inv.command.is_empty() {
             inv.command = self.app.name.as_str().into();
         }
-        inv
+        (inv, known)
     }
 
     pub(crate) fn emit(&self, event: RawEvent) {
@@ -125,7 +152,7 @@ pub(crate) fn install(app: AppConfig) -> bool {
         if !settings.enabled {
             // Switched off: undelivered events of earlier runs are deleted too.
             if let Some(dir) = app.spool_dir(&ProcessEnv) {
-                crate::spool::Spool::new(dir).delete();
+                crate::deliver::spool::Spool::new(dir).delete();
             }
         } else if settings.decision == (Decision::AppDefault { on: true }) {
             if let Some(text) = &app.notice {
@@ -151,6 +178,11 @@ pub(crate) fn current() -> Option<Arc<Runtime>> {
     if CAPTURING.with(Cell::get) {
         return CAPTURE.with(|c| c.borrow().clone());
     }
+    installed()
+}
+
+/// The installed runtime, if telemetry is on (whatever this thread captures).
+fn installed() -> Option<Arc<Runtime>> {
     if ENABLED.load(Ordering::Acquire) {
         GLOBAL.get().cloned()
     } else {
@@ -178,26 +210,100 @@ pub(crate) fn maybe_active() -> bool {
     ENABLED.load(Ordering::Relaxed) || CAPTURING.with(Cell::get)
 }
 
+/// `#[cli_telemetry::main]` is in charge: hold CommandExited for the process's exit code.
+pub(crate) fn hold_exits() {
+    MAIN_HOLDS.store(true, Ordering::Release);
+}
+
+/// One instrumented command of the process.
+struct CommandState {
+    rt: Arc<Runtime>,
+    /// `name = "…"` of the attribute.
+    name: Option<Arc<str>>,
+    started: Instant,
+    started_ts: u64,
+    inner: Mutex<Progress>,
+}
+
+struct Progress {
+    command: Arc<str>,
+    started_sent: bool,
+    /// The handler returned: its exit code and duration (held under `#[main]`).
+    returned: Option<(i32, u64)>,
+    /// CommandExited was sent.
+    exited_sent: bool,
+}
+
+impl CommandState {
+    /// Sends CommandStarted if it is still waiting, with what is known now.
+    fn send_started(&self, p: &mut Progress) {
+        if p.started_sent {
+            return;
+        }
+        p.started_sent = true;
+        let (inv, _) = self.rt.invocation_for(self.name.as_deref(), None);
+        p.command = inv.command.clone();
+        let mut event = RawEvent::started(inv.command, &inv.options);
+        event.ts = self.started_ts;
+        self.rt.emit(event);
+    }
+
+    /// Sends CommandExited with `code` unless it was sent; true if this call sent it.
+    fn send_exited(&self, p: &mut Progress, code: i32) -> bool {
+        if p.exited_sent {
+            return false;
+        }
+        self.send_started(p);
+        p.exited_sent = true;
+        let duration = match p.returned {
+            Some((_, ms)) => ms,
+            None => self.started.elapsed().as_millis() as u64,
+        };
+        self.rt
+            .emit(RawEvent::exited(p.command.clone(), code, duration));
+        true
+    }
+}
+
 /// The instrumented command running on this thread.
 pub(crate) struct ActiveCommand {
-    rt: Arc<Runtime>,
-    command: Arc<str>,
-    started: Instant,
+    state: Arc<CommandState>,
 }
 
 impl ActiveCommand {
-    /// Emits CommandExited and flushes within the deadline.
+    /// The handler returned (or panicked) with `exit_code`: CommandExited now and a flush,
+    /// or, under `#[cli_telemetry::main]`, held for the process's exit code.
     pub(crate) fn end(self, exit_code: i32) {
-        let duration = self.started.elapsed().as_millis() as u64;
-        self.rt
-            .emit(RawEvent::exited(self.command.clone(), exit_code, duration));
-        self.rt.flush();
+        let state = &self.state;
+        let mut p = lock(&state.inner);
+        if p.exited_sent {
+            return;
+        }
+        state.send_started(&mut p);
+        let duration = state.started.elapsed().as_millis() as u64;
+        p.returned = Some((exit_code, duration));
+        if state.rt.is_background() && MAIN_HOLDS.load(Ordering::Acquire) {
+            return; // held: exit_all sends it with the process's code
+        }
+        let sent = state.send_exited(&mut p, exit_code);
+        drop(p);
+        unregister(state);
+        if sent {
+            state.rt.flush();
+        }
     }
 
     pub(crate) fn emit(&self, event_type: &str, data: serde_json::Map<String, serde_json::Value>) {
-        self.rt
-            .emit(RawEvent::new(self.command.clone(), event_type, data));
+        let mut p = lock(&self.state.inner);
+        self.state.send_started(&mut p);
+        self.state
+            .rt
+            .emit(RawEvent::new(p.command.clone(), event_type, data));
     }
+}
+
+fn unregister(state: &Arc<CommandState>) {
+    lock(&OPEN).retain(|s| !Arc::ptr_eq(s, state));
 }
 
 /// Starts a command on this thread, unless one is already running (nested handlers emit
@@ -207,15 +313,92 @@ pub(crate) fn begin(name: Option<&str>, matches: Option<&ArgMatches>) -> bool {
         return false;
     }
     let Some(rt) = current() else { return false };
-    let inv = rt.invocation_for(name, matches);
-    rt.emit(RawEvent::started(inv.command.clone(), &inv.options));
-    let active = ActiveCommand {
+    if rt.is_background() {
+        release_returned();
+    }
+    let (inv, known) = rt.invocation_for(name, matches);
+    let started_ts = crate::event::unix_millis();
+    let state = Arc::new(CommandState {
         rt,
-        command: inv.command,
+        name: name.map(Arc::from),
         started: Instant::now(),
-    };
-    CURRENT.with(|c| *c.borrow_mut() = Some(active));
+        started_ts,
+        inner: Mutex::new(Progress {
+            command: inv.command.clone(),
+            started_sent: known,
+            returned: None,
+            exited_sent: false,
+        }),
+    });
+    if known {
+        let mut event = RawEvent::started(inv.command, &inv.options);
+        event.ts = started_ts;
+        state.rt.emit(event);
+    }
+    if state.rt.is_background() {
+        lock(&OPEN).push(state.clone());
+    }
+    CURRENT.with(|c| *c.borrow_mut() = Some(ActiveCommand { state }));
     true
+}
+
+/// A new command begins while earlier ones are held: their exit was not the process's,
+/// so they go out now with the code their handlers returned.
+fn release_returned() {
+    let done: Vec<Arc<CommandState>> = {
+        let open = lock(&OPEN);
+        open.iter()
+            .filter(|s| lock(&s.inner).returned.is_some())
+            .cloned()
+            .collect()
+    };
+    for state in &done {
+        let mut p = lock(&state.inner);
+        if let Some((code, _)) = p.returned {
+            state.send_exited(&mut p, code);
+        }
+        drop(p);
+        unregister(state);
+    }
+}
+
+/// The app recorded a parse: a command on this thread waiting for it sends CommandStarted.
+pub(crate) fn recorded(rt: &Arc<Runtime>) {
+    CURRENT.with(|c| {
+        if let Some(active) = c.borrow().as_ref() {
+            if Arc::ptr_eq(&active.state.rt, rt) {
+                active.state.send_started(&mut lock(&active.state.inner));
+            }
+        }
+    });
+}
+
+/// The process ends with `code` (main returned or panicked, `cli_telemetry::exit`, a clap
+/// error exit): CommandExited with `code` for every open command of the process — running
+/// on any thread, or held — then one flush within what is left of the deadline.
+pub(crate) fn exit_all(code: i32) {
+    let mut flush_rt = None;
+    // This thread's command: a captured one is not in OPEN.
+    if let Some(active) = take_current() {
+        let mut p = lock(&active.state.inner);
+        active.state.send_exited(&mut p, code);
+        drop(p);
+        unregister(&active.state);
+        flush_rt = Some(active.state.rt.clone());
+    }
+    let open = std::mem::take(&mut *lock(&OPEN));
+    for state in &open {
+        let mut p = lock(&state.inner);
+        state.send_exited(&mut p, code);
+    }
+    if let Some(rt) = open
+        .first()
+        .map(|s| s.rt.clone())
+        .or(flush_rt)
+        .or_else(installed)
+    {
+        rt.flush();
+    }
 }
 
 /// Takes the command running on this thread, if any.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::config::{AppConfig, Decision, Env, Note, ProcessEnv, Settings, Telemetry};
+use crate::config::{AppConfig, Decision, Env, Note, ProcessEnv, Protocol, Settings, Telemetry};
 use crate::event::Event;
 
 /// The answer to "is telemetry on, and why?" — see [`status`].
@@ -26,6 +26,12 @@ pub struct Status {
     pub ignored: Vec<Note>,
     /// Where events are sent (credentials removed), when on and not in debug mode.
     pub endpoint: Option<String>,
+    /// The proxy requests go through (`host:port`, never credentials), when one applies.
+    pub proxy: Option<String>,
+    /// The encoding of request bodies.
+    pub protocol: Protocol,
+    /// Names of the request headers sent (never their values).
+    pub headers: Vec<String>,
     /// The log file, when one is set.
     pub log_file: Option<PathBuf>,
     /// The spool of undelivered events, when it exists.
@@ -75,8 +81,20 @@ pub fn print_status(json: bool) {
 
 fn compute(app: &AppConfig, env: &dyn Env) -> Status {
     let settings = Settings::for_status(app, env);
-    let endpoint = (settings.enabled && !settings.debug).then(|| redact(&settings.endpoint));
+    let sends = settings.enabled && !settings.debug;
+    let endpoint = sends.then(|| redact(&settings.endpoint));
     Status {
+        proxy: if sends {
+            proxy(&settings.endpoint, env)
+        } else {
+            None
+        },
+        protocol: settings.protocol,
+        headers: settings
+            .headers
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect(),
         app: app.name.clone(),
         enabled: settings.enabled,
         decided_by: settings.decision.clone(),
@@ -100,6 +118,7 @@ fn next_event(app: &AppConfig, env: &dyn Env) -> Option<Event> {
             .map(|d| crate::project::project_id_for_dir(&d))
             .unwrap_or_default(),
         attributes: crate::attributes::detect(app, env, &mut notes),
+        ..Default::default()
     };
     Some(crate::event::RawEvent::started(app.name.as_str().into(), &[]).complete(&process))
 }
@@ -109,18 +128,29 @@ fn next_event(_: &AppConfig, _: &dyn Env) -> Option<Event> {
     None
 }
 
+/// The proxy that applies to the endpoint, as `host:port` (or why none can be used).
+fn proxy(endpoint: &str, env: &dyn Env) -> Option<String> {
+    #[cfg(feature = "telemetry")]
+    {
+        let url = crate::deliver::endpoint::parse_endpoint(endpoint).ok()?;
+        match crate::deliver::proxy::proxy_for(&url, env) {
+            Ok(proxy) => proxy.map(|p| p.host_port()),
+            Err(why) => Some(format!("({why})")),
+        }
+    }
+    #[cfg(not(feature = "telemetry"))]
+    {
+        let _ = (endpoint, env);
+        None
+    }
+}
+
 /// The endpoint without user name, password, query or fragment.
 fn redact(endpoint: &str) -> String {
     #[cfg(feature = "telemetry")]
     {
-        match crate::transport::endpoint_url(endpoint) {
-            Ok(mut url) => {
-                let _ = url.set_username("");
-                let _ = url.set_password(None);
-                url.set_query(None);
-                url.set_fragment(None);
-                url.to_string()
-            }
+        match crate::deliver::endpoint::parse_endpoint(endpoint) {
+            Ok(url) => url.redacted(),
             Err(why) => format!("({why})"),
         }
     }
@@ -176,7 +206,8 @@ impl Status {
     ///   "decidedBy": { "setting": "env"|"doNotTrack"|"debug"|"appDefault"|"compiledOut",
     ///                  "var"?: string, "on": bool },
     ///   "debug": bool, "ignored": [ { "level": string, "message": string } ],
-    ///   "endpoint": string|null, "logFile": string|null, "spool": string|null, "deadlineMs": int,
+    ///   "endpoint": string|null, "proxy": "host:port"|null, "protocol": "http/json"|"http/protobuf",
+    ///   "headers": [ header name ], "logFile": string|null, "spool": string|null, "deadlineMs": int,
     ///   "switchOff": string, "nextEvent": <event envelope>|null }
     /// ```
     pub fn to_json(&self) -> Value {
@@ -189,6 +220,9 @@ impl Status {
             "debug": self.debug,
             "ignored": self.ignored.iter().map(|n| json!({ "level": n.level, "message": n.message })).collect::<Vec<_>>(),
             "endpoint": self.endpoint,
+            "proxy": self.proxy,
+            "protocol": self.protocol.as_str(),
+            "headers": self.headers,
             "logFile": self.log_file.as_ref().map(|p| p.display().to_string()),
             "spool": self.spool.as_ref().map(|p| p.display().to_string()),
             "deadlineMs": self.deadline_ms,
@@ -211,6 +245,18 @@ impl Status {
                 (None, false) => "nowhere".to_owned(),
             };
             out.push_str(&format!("  events go:   {sent}\n"));
+            if !self.debug {
+                if let Some(proxy) = &self.proxy {
+                    out.push_str(&format!("  via proxy:   {proxy}\n"));
+                }
+                out.push_str(&format!("  protocol:    {}\n", self.protocol.as_str()));
+                if !self.headers.is_empty() {
+                    out.push_str(&format!(
+                        "  headers:     {} (values not shown)\n",
+                        self.headers.join(", ")
+                    ));
+                }
+            }
             let log = self
                 .log_file
                 .as_ref()

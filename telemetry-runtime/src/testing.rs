@@ -46,6 +46,7 @@ impl Capture {
                 execution_id: crate::random::uuid_v4().to_string(),
                 project_id: String::new(),
                 attributes: crate::attributes::detect(&app, &crate::config::ProcessEnv, &mut notes),
+                ..Default::default()
             };
             let rt = Arc::new(crate::state::Runtime::capture(app, settings, process));
             let value = crate::state::with_capture(rt.clone(), f);

@@ -1,21 +1,24 @@
 //! The background sender (SPEC S-9, S-10, S-13): the handler's thread only enqueues; a
-//! thread started at the first event does all slow work (git lookup, hashing, HTTP client
-//! and TLS set-up, sending, the log file, the spool) and records each event's fate. At the
-//! end of a command, [`Sender::flush`] waits for pending events until the deadline and then
-//! moves on: it never joins or drops anything that may still be blocked.
+//! thread started at install does all slow work (git lookup, hashing, HTTP client and TLS
+//! set-up, sending, the log file, the spool) and records each event's fate. At the end of
+//! a command, [`Sender::flush`] waits for pending events until the deadline and then moves
+//! on: it never joins or drops anything that may still be blocked. The deadline is one
+//! budget for the whole process: however many commands end and flush, the time spent
+//! waiting adds up to at most the deadline.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use super::logfile::{diagnostic, LogFile};
+use super::otlp::{self, Wire};
+use super::spool::{Claimed, Spool, DRAIN_BATCH};
+use super::transport::{self, Outcome, Request, Transport};
 use crate::config::{AppConfig, ProcessEnv, Settings};
 use crate::event::{Event, ProcessInfo, RawEvent};
-use crate::logfile::{diagnostic, LogFile};
-use crate::spool::{Claimed, Spool, DRAIN_BATCH};
-use crate::transport::{endpoint_url, Outcome, Transport};
 
 pub(crate) struct Sender {
     shared: Arc<Shared>,
@@ -32,6 +35,9 @@ struct Shared {
     settled: Condvar,
     /// Known once the sender thread has looked at the environment.
     execution_id: OnceLock<String>,
+    /// What is left of the process's deadline for waiting at flushes.
+    budget: Mutex<Duration>,
+    wire: Wire,
 }
 
 #[derive(Default)]
@@ -58,13 +64,15 @@ impl Sender {
         let spool = settings.spool.clone().map(Spool::new);
         Sender {
             shared: Arc::new(Shared {
-                app,
-                settings,
                 log,
                 spool,
                 progress: Mutex::new(Progress::default()),
                 settled: Condvar::new(),
                 execution_id: OnceLock::new(),
+                budget: Mutex::new(settings.timeout),
+                wire: Wire { span_name: None },
+                app,
+                settings,
             }),
             tx: OnceLock::new(),
         }
@@ -102,8 +110,14 @@ impl Sender {
     /// Waits until every emitted event (and every spooled one being re-sent) has a known
     /// fate, or the deadline passes. At the deadline the events still pending are spooled
     /// and recorded as left, claimed spool entries go back, and the caller moves on.
+    ///
+    /// The deadline is what is left of the process's budget: each flush spends the time it
+    /// waited, so that a process whose handler runs (and flushes) many times waits at most
+    /// the deadline in all.
     pub(crate) fn flush(&self) {
-        let deadline = Instant::now() + self.shared.settings.timeout;
+        let start = Instant::now();
+        let mut budget = self.shared.budget.lock().unwrap_or_else(|p| p.into_inner());
+        let deadline = start + *budget;
         let mut progress = self.shared.lock();
         while !progress.pending.is_empty() || progress.drain_busy {
             let now = Instant::now();
@@ -119,6 +133,8 @@ impl Sender {
         let claims = std::mem::take(&mut progress.draining);
         progress.drain_busy = false;
         drop(progress);
+        *budget = budget.saturating_sub(start.elapsed());
+        drop(budget);
         for claim in claims {
             claim.release();
         }
@@ -257,10 +273,20 @@ impl Shared {
         }
     }
 
+    /// Encodes events as one request body, in the configured protocol.
+    fn send(&self, transport: &dyn Transport, events: &[&Event]) -> Outcome {
+        let (content_type, body) =
+            otlp::encode(self.settings.protocol, &self.app.name, &self.wire, events);
+        transport.send(&Request {
+            content_type,
+            body: &body,
+        })
+    }
+
     /// Sends one batch of this run's events; spools those worth a later try.
-    fn deliver(&self, transport: &Transport, batch: Vec<(u64, Event)>) {
+    fn deliver(&self, transport: &dyn Transport, batch: Vec<(u64, Event)>) {
         let events: Vec<&Event> = batch.iter().map(|(_, e)| e).collect();
-        let outcome = transport.send(body(&self.app.name, &events));
+        let outcome = self.send(transport, &events);
         let ids: Vec<u64> = batch.iter().map(|(id, _)| *id).collect();
         let mut spooled = false;
         if retryable(&outcome) {
@@ -277,7 +303,7 @@ impl Shared {
     }
 
     /// Re-sends events spooled by earlier runs, after this run's own first request.
-    fn drain(self: &Arc<Self>, transport: &Arc<Transport>) {
+    fn drain(self: &Arc<Self>, transport: &Arc<dyn Transport>) {
         let Some(spool) = &self.spool else { return };
         let (claims, corrupt) = spool.claim(DRAIN_BATCH);
         if corrupt > 0 {
@@ -307,8 +333,7 @@ impl Shared {
         }
         let (shared, transport) = (self.clone(), transport.clone());
         let job = move || {
-            let outcome =
-                transport.send(body(&shared.app.name, &events.iter().collect::<Vec<_>>()));
+            let outcome = shared.send(&*transport, &events.iter().collect::<Vec<_>>());
             // The deadline may have put the claims back already; then they stay there.
             let claims = std::mem::take(&mut shared.lock().draining);
             let delivered = matches!(outcome, Outcome::Delivered(_));
@@ -363,16 +388,12 @@ fn outcome_fields(outcome: &Outcome, fields: &mut Map<String, Value>) {
     };
 }
 
-fn body(service_name: &str, events: &[&Event]) -> Vec<u8> {
-    serde_json::to_vec(&crate::otlp::export_request(service_name, events)).unwrap_or_default()
-}
-
 /// The sender thread.
 fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
     let mut notes = shared.settings.notes.clone();
     let process = detect_process(&shared.app, &mut notes);
     let _ = shared.execution_id.set(process.execution_id.clone());
-    let mut transport: Option<Result<Arc<Transport>, &'static str>> = None;
+    let mut transport: Option<Result<Arc<dyn Transport>, &'static str>> = None;
     let mut drained = false;
     while let Ok(first) = rx.recv() {
         // Notes go to the log with the run's first event: a run without an instrumented
@@ -394,10 +415,13 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
             continue;
         }
         let transport = transport.get_or_insert_with(|| {
-            let url = endpoint_url(&shared.settings.endpoint)?;
             // A little longer than the deadline: at exit the deadline decides (and spools),
             // so the two never race for the same events.
-            Transport::new(url, shared.settings.timeout + REQUEST_GRACE)
+            transport::build(
+                &shared.settings,
+                &ProcessEnv,
+                shared.settings.timeout + REQUEST_GRACE,
+            )
         });
         // Events that arrived while the client was being built go in the same request.
         while let Ok(next) = rx.try_recv() {
@@ -432,6 +456,7 @@ fn detect_process(app: &AppConfig, notes: &mut Vec<crate::config::Note>) -> Proc
         execution_id: crate::random::uuid_v4().to_string(),
         project_id,
         attributes: crate::attributes::detect(app, &ProcessEnv, notes),
+        ..ProcessInfo::default()
     }
 }
 
@@ -461,12 +486,16 @@ fn accept(
 
 /// One request per batch, each on its own short-lived thread, so that a slow response to
 /// an earlier batch never delays a later one (P-4: at most one round trip at exit).
-fn send_in_background(shared: &Arc<Shared>, transport: &Arc<Transport>, batch: Vec<(u64, Event)>) {
+fn send_in_background(
+    shared: &Arc<Shared>,
+    transport: &Arc<dyn Transport>,
+    batch: Vec<(u64, Event)>,
+) {
     let ids: Vec<u64> = batch.iter().map(|(id, _)| *id).collect();
     let (thread_shared, transport) = (shared.clone(), transport.clone());
     let spawned = std::thread::Builder::new()
         .name("cli-telemetry-http".into())
-        .spawn(move || thread_shared.deliver(&transport, batch));
+        .spawn(move || thread_shared.deliver(&*transport, batch));
     if spawned.is_err() {
         shared.log_line(&diagnostic(
             "warn",

@@ -1,0 +1,83 @@
+//! `#[cli_telemetry::main]`: wraps `fn main` so that CommandExited carries the code the
+//! process exits with (SPEC S-6). Parse (`crate = "…"` only), check (`fn main()` without
+//! parameters), expand: the body runs as `instrument_command`'s does (a closure, or an
+//! `async move` block for `async fn main` under `#[tokio::main]` in either order), and its
+//! value goes through `MainGuard::finish`, which reports it exactly as std would and
+//! returns the `ExitCode`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, ReturnType};
+
+use crate::ast::Func;
+use crate::attr::Args;
+use crate::expand::contains_impl_trait;
+
+pub(crate) fn check(args: &Args, func: &Func) -> syn::Result<()> {
+    if let Some(name) = &args.name {
+        return Err(syn::Error::new(
+            name.span(),
+            "`#[cli_telemetry::main]` takes no `name`: put `name = …` on the handler's `#[instrument_command]`",
+        ));
+    }
+    if let Some(m) = &args.matches {
+        return Err(syn::Error::new_spanned(
+            m,
+            "`#[cli_telemetry::main]` takes no `matches`: put `matches = …` on the handler's `#[instrument_command]`",
+        ));
+    }
+    let sig = &func.sig;
+    if sig.ident != "main" {
+        return Err(syn::Error::new_spanned(
+            &sig.ident,
+            "`#[cli_telemetry::main]` goes on `fn main`; handlers take `#[instrument_command]`",
+        ));
+    }
+    if !sig.inputs.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &sig.inputs,
+            "`fn main` takes no parameters",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            "`fn main` has no generic parameters",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
+    let Func {
+        attrs,
+        vis,
+        mut sig,
+        block,
+    } = func;
+    if !cfg!(feature = "telemetry") {
+        return quote!(#(#attrs)* #vis #sig #block);
+    }
+    let krate = &args.krate;
+    let guard = Ident::new("guard", Span::mixed_site());
+    let ret = Ident::new("ret", Span::mixed_site());
+    let ret_ty = match &sig.output {
+        ReturnType::Type(_, ty) if contains_impl_trait(ty) => quote!(),
+        ReturnType::Type(_, ty) => quote_spanned!(ty.span()=> : #ty),
+        ReturnType::Default => quote!(: ()),
+    };
+    let run = if sig.asyncness.is_some() {
+        quote!(async move #block.await)
+    } else {
+        quote!(#krate::__private::call(move || #block))
+    };
+    sig.output = syn::parse_quote!(-> ::std::process::ExitCode);
+    quote! {
+        #(#attrs)* #vis #sig {
+            let #guard = #krate::__private::MainGuard::enter();
+            let #ret #ret_ty = #run;
+            #guard.finish(#ret)
+        }
+    }
+}

@@ -1,0 +1,539 @@
+//! The HTTP/1.1 exchange of the default transport: one `POST` per request over a plain or
+//! TLS (rustls) connection, directly or through an http:// proxy (absolute-form for http
+//! endpoints, `CONNECT` for https ones), keeping one connection alive between requests so
+//! that CommandExited reuses the connection CommandStarted opened (SPEC P-6).
+//!
+//! Why not an HTTP crate: the ones that fit (ureq, reqwest, hyper) log every request through
+//! the `log` facade or `tracing`, which an application that installs a logger would see
+//! the exchange the library needs — one POST, a status code, a body to skip — is
+//! small enough to own, and owning it drops ~15 crates (ARCHITECTURE.md, README).
+//!
+//! No retries: a request fails with one fixed phrase (never the URL or a server message).
+//! The one exception is a kept-alive connection that the server closed while idle: the
+//! request is then sent on a fresh connection, as every HTTP client does.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+
+use super::endpoint::{HttpUrl, Scheme};
+use super::tls;
+use super::transport::{Outcome, Request, Transport};
+
+/// Bytes of a response head or body read at most; beyond that the connection is dropped.
+const MAX_RESPONSE: usize = 1 << 20;
+
+pub(crate) struct HttpTransport {
+    endpoint: HttpUrl,
+    proxy: Option<HttpUrl>,
+    /// Extra request headers: the app's, the user's, `Authorization` from the URL.
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+    tls: OnceLock<Result<Arc<ClientConfig>, &'static str>>,
+    idle: Mutex<Option<Conn>>,
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+type Conn = BufReader<Stream>;
+
+/// Why an exchange failed.
+enum Failure {
+    /// A reused connection failed before any response: send again on a fresh one.
+    Stale,
+    Failed(String),
+}
+
+impl HttpTransport {
+    pub(crate) fn new(
+        endpoint: HttpUrl,
+        proxy: Option<HttpUrl>,
+        mut headers: Vec<(String, String)>,
+        timeout: Duration,
+    ) -> HttpTransport {
+        let has_auth = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+        if let (Some((user, pass)), false) = (&endpoint.credentials, has_auth) {
+            headers.push(("Authorization".into(), basic_auth(user, pass)));
+        }
+        HttpTransport {
+            endpoint,
+            proxy,
+            headers,
+            // A zero timeout would mean "none" to the socket layer: keep it tiny instead.
+            timeout: timeout.max(Duration::from_millis(1)),
+            tls: OnceLock::new(),
+            idle: Mutex::new(None),
+        }
+    }
+
+    fn take_idle(&self) -> Option<Conn> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn put_idle(&self, conn: Conn) {
+        *self.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+    }
+
+    /// A new connection to the endpoint (through the proxy, TLS set up for https).
+    fn connect(&self, deadline: Instant) -> Result<Conn, String> {
+        let via = self.proxy.as_ref();
+        let (host, port) = match via {
+            Some(p) => (p.host.as_str(), p.port),
+            None => (self.endpoint.host.as_str(), self.endpoint.port),
+        };
+        let prefix = if via.is_some() { "proxy: " } else { "" };
+        let tcp = connect_tcp(host, port, deadline).map_err(|e| format!("{prefix}{e}"))?;
+        if self.endpoint.scheme == Scheme::Http {
+            return Ok(BufReader::new(Stream::Plain(tcp)));
+        }
+        let tcp = match via {
+            Some(proxy) => self.tunnel(tcp, proxy, deadline)?,
+            None => tcp,
+        };
+        let config = self.tls.get_or_init(tls::client_config).clone()?;
+        let name = ServerName::try_from(self.endpoint.host.clone())
+            .map_err(|_| "endpoint host is not a valid TLS server name".to_owned())?;
+        let conn =
+            ClientConnection::new(config, name).map_err(|_| "TLS set-up failed".to_owned())?;
+        let mut stream = StreamOwned::new(conn, tcp);
+        set_timeouts(&stream.sock, deadline)?;
+        while stream.conn.is_handshaking() {
+            stream
+                .conn
+                .complete_io(&mut stream.sock)
+                .map_err(|e| io_phrase(&e))?;
+        }
+        Ok(BufReader::new(Stream::Tls(Box::new(stream))))
+    }
+
+    /// `CONNECT host:port` through the proxy; the tunnel's TCP stream on success.
+    fn tunnel(
+        &self,
+        tcp: TcpStream,
+        proxy: &HttpUrl,
+        deadline: Instant,
+    ) -> Result<TcpStream, String> {
+        set_timeouts(&tcp, deadline)?;
+        let target = self.endpoint.authority(true);
+        let mut head = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
+        if let Some((user, pass)) = &proxy.credentials {
+            head.push_str(&format!(
+                "Proxy-Authorization: {}\r\n",
+                basic_auth(user, pass)
+            ));
+        }
+        head.push_str("\r\n");
+        let mut reader = BufReader::new(Stream::Plain(tcp));
+        reader
+            .get_mut()
+            .write_all(head.as_bytes())
+            .map_err(|e| format!("proxy: {}", io_phrase(&e)))?;
+        let response = read_head(&mut reader).map_err(|e| format!("proxy: {}", io_phrase(&e)))?;
+        if !(200..300).contains(&response.status) {
+            return Err(format!(
+                "proxy refused the tunnel (HTTP {})",
+                response.status
+            ));
+        }
+        if !reader.buffer().is_empty() {
+            return Err("proxy: unexpected data after CONNECT".into());
+        }
+        match reader.into_inner() {
+            Stream::Plain(tcp) => Ok(tcp),
+            Stream::Tls(_) => Err("proxy: unexpected stream".into()),
+        }
+    }
+
+    /// Sends the request on `conn`; returns the status and whether `conn` may be reused.
+    fn exchange(
+        &self,
+        conn: &mut Conn,
+        request: &Request<'_>,
+        deadline: Instant,
+        reused: bool,
+    ) -> Result<(u16, bool), Failure> {
+        let fail = |e: io::Error| {
+            if reused {
+                Failure::Stale
+            } else {
+                Failure::Failed(io_phrase(&e))
+            }
+        };
+        set_timeouts(conn.get_ref().tcp(), deadline).map_err(Failure::Failed)?;
+        let bytes = self.request_bytes(request);
+        conn.get_mut().write_all(&bytes).map_err(fail)?;
+        conn.get_mut().flush().map_err(fail)?;
+        let head = read_head(conn).map_err(fail)?;
+        let keep = skip_body(conn, &head).map_err(|e| Failure::Failed(io_phrase(&e)))?;
+        Ok((head.status, keep))
+    }
+
+    fn request_bytes(&self, request: &Request<'_>) -> Vec<u8> {
+        let via_http_proxy = self.proxy.is_some() && self.endpoint.scheme == Scheme::Http;
+        let target = if via_http_proxy {
+            format!(
+                "http://{}{}",
+                self.endpoint.authority(false),
+                self.endpoint.target
+            )
+        } else {
+            self.endpoint.target.clone()
+        };
+        let mut head = format!(
+            "POST {target} HTTP/1.1\r\nHost: {}\r\nUser-Agent: cli-telemetry/{}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+            self.endpoint.authority(false),
+            env!("CARGO_PKG_VERSION"),
+            request.content_type,
+            request.body.len()
+        );
+        if via_http_proxy {
+            if let Some((user, pass)) = self.proxy.as_ref().and_then(|p| p.credentials.as_ref()) {
+                head.push_str(&format!(
+                    "Proxy-Authorization: {}\r\n",
+                    basic_auth(user, pass)
+                ));
+            }
+        }
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(request.body);
+        bytes
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send(&self, request: &Request<'_>) -> Outcome {
+        let deadline = Instant::now() + self.timeout;
+        if let Some(mut conn) = self.take_idle() {
+            match self.exchange(&mut conn, request, deadline, true) {
+                Ok((status, keep)) => return self.finish(conn, status, keep),
+                Err(Failure::Failed(why)) => return Outcome::Failed(why),
+                Err(Failure::Stale) => {} // closed while idle: a fresh connection below
+            }
+        }
+        let mut conn = match self.connect(deadline) {
+            Ok(conn) => conn,
+            Err(why) => return Outcome::Failed(why),
+        };
+        match self.exchange(&mut conn, request, deadline, false) {
+            Ok((status, keep)) => self.finish(conn, status, keep),
+            Err(Failure::Failed(why)) => Outcome::Failed(why),
+            Err(Failure::Stale) => Outcome::Failed("connection closed by the endpoint".into()),
+        }
+    }
+}
+
+impl HttpTransport {
+    fn finish(&self, conn: Conn, status: u16, keep: bool) -> Outcome {
+        if keep {
+            self.put_idle(conn);
+        }
+        if (200..300).contains(&status) {
+            Outcome::Delivered(status)
+        } else {
+            Outcome::Rejected(status)
+        }
+    }
+}
+
+fn set_timeouts(tcp: &TcpStream, deadline: Instant) -> Result<(), String> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err("timeout".into());
+    }
+    let _ = tcp.set_read_timeout(Some(left));
+    let _ = tcp.set_write_timeout(Some(left));
+    Ok(())
+}
+
+/// Resolves and connects, trying each address in turn until the deadline.
+fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, String> {
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|_| "name resolution failed".to_owned())?
+        .collect();
+    if addrs.is_empty() {
+        return Err("name resolution failed".into());
+    }
+    let mut last = None;
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err("timeout".into());
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(tcp) => {
+                let _ = tcp.set_nodelay(true);
+                return Ok(tcp);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(|| "connection failed".into(), |e| io_phrase(&e)))
+}
+
+/// A fixed phrase for an I/O error (TLS problems get their own).
+fn io_phrase(err: &io::Error) -> String {
+    if let Some(phrase) = tls::failure_phrase(err) {
+        return phrase.into();
+    }
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => "connection reset".into(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => "timeout".into(),
+        io::ErrorKind::UnexpectedEof => "connection closed by the endpoint".into(),
+        io::ErrorKind::InvalidData => "invalid HTTP response".into(),
+        other => format!("connection error ({other:?})"),
+    }
+}
+
+struct Head {
+    status: u16,
+    content_length: Option<usize>,
+    chunked: bool,
+    close: bool,
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+}
+
+/// Reads a response head, skipping 1xx interim responses.
+fn read_head(r: &mut impl BufRead) -> io::Result<Head> {
+    loop {
+        let mut budget = MAX_RESPONSE;
+        let line = read_line(r, &mut budget)?;
+        let mut parts = line.splitn(3, ' ');
+        let version = parts.next().unwrap_or("");
+        let status: u16 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .filter(|s| (100..1000).contains(s))
+            .ok_or_else(|| invalid("status line"))?;
+        if !version.starts_with("HTTP/1.") {
+            return Err(invalid("version"));
+        }
+        let mut head = Head {
+            status,
+            content_length: None,
+            chunked: false,
+            close: version == "HTTP/1.0",
+        };
+        loop {
+            let line = read_line(r, &mut budget)?;
+            if line.is_empty() {
+                break;
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let (name, value) = (name.trim(), value.trim());
+            if name.eq_ignore_ascii_case("content-length") {
+                head.content_length = Some(value.parse().map_err(|_| invalid("length"))?);
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                head.chunked = value.to_ascii_lowercase().contains("chunked");
+            } else if name.eq_ignore_ascii_case("connection") {
+                let value = value.to_ascii_lowercase();
+                if value.contains("close") {
+                    head.close = true;
+                } else if value.contains("keep-alive") {
+                    head.close = false;
+                }
+            }
+        }
+        if (100..200).contains(&status) && status != 101 {
+            continue;
+        }
+        return Ok(head);
+    }
+}
+
+/// One CRLF- (or LF-) terminated line, without the terminator.
+fn read_line(r: &mut impl BufRead, budget: &mut usize) -> io::Result<String> {
+    let mut line = Vec::new();
+    let n = r.take(*budget as u64).read_until(b'\n', &mut line)?;
+    if n == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    *budget = budget.saturating_sub(n);
+    if line.last() != Some(&b'\n') {
+        return Err(invalid("line too long"));
+    }
+    while matches!(line.last(), Some(b'\n' | b'\r')) {
+        line.pop();
+    }
+    String::from_utf8(line).map_err(|_| invalid("not UTF-8"))
+}
+
+/// Reads (and drops) the body; whether the connection can carry another request.
+fn skip_body(r: &mut impl BufRead, head: &Head) -> io::Result<bool> {
+    if head.status == 204 || head.status == 304 {
+        return Ok(!head.close);
+    }
+    if head.chunked {
+        let mut budget = MAX_RESPONSE;
+        loop {
+            let line = read_line(r, &mut budget)?;
+            let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| invalid("chunk size"))?;
+            if size == 0 {
+                // Trailers, then the empty line.
+                while !read_line(r, &mut budget)?.is_empty() {}
+                return Ok(!head.close);
+            }
+            if size > budget {
+                return Ok(false);
+            }
+            budget -= size;
+            discard(r, size)?;
+            read_line(r, &mut budget)?;
+        }
+    }
+    match head.content_length {
+        Some(n) if n <= MAX_RESPONSE => {
+            discard(r, n)?;
+            Ok(!head.close)
+        }
+        Some(_) => Ok(false),
+        // Delimited by the end of the connection: it can't be reused, and nothing more is
+        // needed from it.
+        None => Ok(false),
+    }
+}
+
+fn discard(r: &mut impl Read, n: usize) -> io::Result<()> {
+    let copied = io::copy(&mut r.take(n as u64), &mut io::sink())?;
+    if copied as usize == n {
+        Ok(())
+    } else {
+        Err(io::ErrorKind::UnexpectedEof.into())
+    }
+}
+
+/// `Basic base64(user:password)`.
+fn basic_auth(user: &str, pass: &str) -> String {
+    format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+            ("user:secret", "dXNlcjpzZWNyZXQ="),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
+        }
+    }
+
+    fn head(text: &str) -> io::Result<(Head, bool)> {
+        let mut r = io::Cursor::new(text.as_bytes().to_vec());
+        let h = read_head(&mut r)?;
+        let keep = skip_body(&mut r, &h)?;
+        Ok((h, keep))
+    }
+
+    #[test]
+    fn responses() {
+        let (h, keep) = head("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").unwrap();
+        assert_eq!((h.status, keep), (200, true));
+        let (h, keep) = head("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 X\r\ncontent-length: 0\r\nConnection: close\r\n\r\n").unwrap();
+        assert_eq!((h.status, keep), (503, false));
+        let (h, keep) =
+            head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+                .unwrap();
+        assert_eq!((h.status, keep), (200, true));
+        let (h, keep) = head("HTTP/1.0 200 OK\r\n\r\nbody").unwrap();
+        assert_eq!((h.status, keep), (200, false));
+        let (_, keep) = head("HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+        assert!(keep);
+        for bad in [
+            "",
+            "garbage\r\n\r\n",
+            "HTTP/1.1 abc\r\n\r\n",
+            "HTTP/2 200\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        ] {
+            assert!(head(bad).is_err(), "{bad:?}");
+        }
+    }
+}

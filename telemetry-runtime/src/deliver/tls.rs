@@ -1,0 +1,53 @@
+//! TLS for https endpoints (SPEC S-8): rustls on *ring*, without rustls's `log` records.
+//!
+//! Trust: the system's trust store, read with `rustls-native-certs` — which reads
+//! `SSL_CERT_FILE` / `SSL_CERT_DIR` *instead of* the system's store when either is set, as
+//! OpenSSL and curl do: that is how people point tools at a private or inspecting CA.
+//! Only when that yields no certificate at all (a `scratch` or distroless container without
+//! a CA bundle) are the compiled-in Mozilla roots (`webpki-roots`) used, so that a public
+//! endpoint still works there. Loaded once, on the first https request, on a sender
+//! thread: never on the handler's thread, never for an http:// endpoint.
+
+use std::sync::Arc;
+
+use rustls::{CertificateError, ClientConfig, RootCertStore};
+
+/// The client configuration, or a fixed phrase saying why there is none.
+pub(crate) fn client_config() -> Result<Arc<ClientConfig>, &'static str> {
+    let mut roots = RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for cert in native.certs {
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| "TLS set-up failed")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// A fixed phrase for a TLS failure carried by an I/O error, if it is one.
+pub(crate) fn failure_phrase(err: &std::io::Error) -> Option<&'static str> {
+    let tls = err.get_ref()?.downcast_ref::<rustls::Error>()?;
+    Some(match tls {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                "TLS certificate name mismatch"
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "TLS certificate expired"
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "TLS certificate not yet valid"
+            }
+            CertificateError::Revoked => "TLS certificate revoked",
+            _ => "TLS certificate not trusted",
+        },
+        _ => "TLS handshake failed",
+    })
+}
