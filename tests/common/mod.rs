@@ -107,6 +107,13 @@ impl Run {
             .env("WERF_TELEMETRY_LOG_FILE", log)
     }
 
+    /// Telemetry on for a fixture app of `tests/apps/` (env prefix `APP`).
+    pub fn app_telemetry(self, url: &str, log: &Path) -> Self {
+        self.env("APP_TELEMETRY", "1")
+            .env("APP_TELEMETRY_TRACE_URL", url)
+            .env("APP_TELEMETRY_LOG_FILE", log)
+    }
+
     pub fn run(mut self) -> Finished {
         let start = Instant::now();
         let output = self.cmd.output().expect("run werf");

@@ -1,0 +1,262 @@
+//! Truthful in the shapes real CLIs have (SPEC S-6, S-9, S-11, R-1): the fixture apps of
+//! `tests/apps/` (zoxide's, fd's, mdbook's, git-cliff's and pastel's shapes) and the
+//! mini-werf, run as black boxes against a loopback receiver. Every case is compared with
+//! the same app with telemetry off (same stdout, stderr, exit status), and the exitCode in
+//! the log file must be the process's exit status.
+#![cfg(feature = "telemetry")]
+
+mod common;
+
+use std::time::Duration;
+
+use cli_telemetry::testing::Log;
+use common::{example, example_bin, read_log, werf, Finished, Mode, Receiver, Run};
+
+/// Runs `args` of the fixture `bin` (or the mini-werf) with telemetry on and off, asserts
+/// the same output, and returns the run with telemetry on and its log file.
+fn on_and_off(bin: &str, args: &[&str], mode: Mode, extra: &[(&str, &str)]) -> (Finished, Log) {
+    let receiver = Receiver::start(mode);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("t.log");
+    let build = |on: bool| -> Run {
+        let mut run = if bin == "werf" {
+            werf(args)
+        } else {
+            example(&example_bin(bin), args)
+        };
+        for (k, v) in extra {
+            run = run.env(k, v);
+        }
+        match (on, bin) {
+            (true, "werf") => run.telemetry(&receiver.url(), &log),
+            (true, _) => run.app_telemetry(&receiver.url(), &log),
+            (false, "werf") => run.env("WERF_TELEMETRY", "0"),
+            (false, _) => run.env("APP_TELEMETRY", "0"),
+        }
+    };
+    let on = build(true).run();
+    let off = build(false).run();
+    on.assert_same_as(&off, &format!("{bin} {args:?}"));
+    (on, read_log(&log))
+}
+
+/// The process exits with `code`, and so says the last CommandExited; every command
+/// that started has exited.
+fn assert_truthful(bin: &str, args: &[&str], code: i32) -> Log {
+    let (run, log) = on_and_off(bin, args, Mode::Status(200), &[]);
+    let what = format!("{bin} {args:?}");
+    assert_eq!(
+        run.code(),
+        Some(code),
+        "{what}: process status; stderr: {}",
+        run.stderr()
+    );
+    let events = log.events.events();
+    let started = events
+        .iter()
+        .filter(|e| e.event_type == "CommandStarted")
+        .count();
+    let exited: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "CommandExited")
+        .collect();
+    assert!(started > 0, "{what}: no CommandStarted in {events:?}");
+    assert_eq!(started, exited.len(), "{what}: {events:?}");
+    assert_eq!(
+        exited.last().unwrap().exit_code(),
+        Some(i64::from(code)),
+        "{what}: exitCode in the log is not the process's status"
+    );
+    assert!(log.invalid.is_empty(), "{what}: {:?}", log.invalid);
+    log
+}
+
+#[test]
+fn zoxide_shape_errors_mapped_in_main() {
+    assert_truthful("zoxide_like", &["query", "docs"], 0);
+    // anyhow errors that main maps to codes (fzf cancelled, closed pipe).
+    assert_truthful("zoxide_like", &["query", "--outcome", "cancel"], 130);
+    assert_truthful("zoxide_like", &["query", "--outcome", "pipe"], 0);
+    assert_truthful("zoxide_like", &["query", "--outcome", "error"], 1);
+    assert_truthful("zoxide_like", &["query", "--outcome", "panic"], 101);
+    // cli_telemetry::exit in the handler.
+    assert_truthful("zoxide_like", &["query", "--outcome", "exit"], 3);
+    let log = assert_truthful("zoxide_like", &["add", "/tmp/x"], 0);
+    assert_eq!(log.events.events()[0].command, "zox add");
+}
+
+#[test]
+fn fd_shape_parses_inside_and_returns_its_status() {
+    assert_truthful("fd_like", &["pattern"], 0);
+    // `Ok(HasResults(false))`: the Ok value carries the status.
+    assert_truthful("fd_like", &["nothing"], 1);
+    // clap's help, version and usage error raised inside the running handler.
+    assert_truthful("fd_like", &["--help"], 0);
+    assert_truthful("fd_like", &["--version"], 0);
+    assert_truthful("fd_like", &["--bogus"], 2);
+    // The Ctrl-C thread ends the process while the handler still runs.
+    let log = assert_truthful("fd_like", &["--interrupt", "x"], 130);
+    let exited = log.events.exited().unwrap();
+    assert!(exited.duration_ms().unwrap() < 5_000, "{exited:?}");
+}
+
+#[test]
+fn fd_shape_options_parsed_inside_the_handler_are_reported() {
+    let (run, log) = on_and_off(
+        "fd_like",
+        &[
+            "-H",
+            "-H",
+            "-e",
+            "rs",
+            "--extension",
+            "md",
+            "secret-pattern",
+        ],
+        Mode::Status(200),
+        &[("FDL_TYPE", "f")],
+    );
+    assert_eq!(run.code(), Some(0));
+    let started = log.events.started().expect("CommandStarted");
+    assert_eq!(started.command, "fdl");
+    let options: Vec<_> = started
+        .command_options()
+        .into_iter()
+        .map(|o| (o.name, o.as_cli, o.as_env, o.count))
+        .collect();
+    // `args_override_self`: `-H -H` is one occurrence to clap, and so to telemetry.
+    assert_eq!(
+        options,
+        [
+            ("extension".to_owned(), true, false, 2),
+            ("hidden".to_owned(), true, false, 1),
+            ("type".to_owned(), false, true, 0),
+        ]
+    );
+}
+
+#[test]
+fn mdbook_shape_exit_in_main_and_in_a_handler() {
+    assert_truthful("mdbook_like", &["build", "-d", "out"], 0);
+    // The handler returns Err (1 by its type); main calls cli_telemetry::exit(101).
+    assert_truthful("mdbook_like", &["build", "--fail"], 101);
+    assert_truthful("mdbook_like", &["clean", "--exit", "7"], 7);
+    // A usage error before any handler ran: nothing to report, output unchanged.
+    let (run, log) = on_and_off("mdbook_like", &["bogus"], Mode::Status(200), &[]);
+    assert_eq!(run.code(), Some(2));
+    assert!(log.events.is_empty());
+}
+
+#[test]
+fn werf_maps_converge_errors_in_main() {
+    assert_truthful("werf", &["converge", "--repo", "r"], 0);
+    assert_truthful(
+        "werf",
+        &["converge", "--repo", "unreachable.example/app"],
+        69,
+    );
+    assert_truthful("werf", &["converge", "--repo", "r", "--fail-with", "5"], 5);
+    assert_truthful("werf", &["kube-run", "--exit-code", "4"], 4);
+    assert_truthful("werf", &["debug-panic"], 101);
+}
+
+#[test]
+fn async_main_returning_result_prints_what_std_prints() {
+    assert_truthful("async_main", &[], 0);
+    let log = assert_truthful("async_main", &["--fail"], 1);
+    assert_eq!(log.events.exited().unwrap().command, "amain");
+    let (run, _) = on_and_off("async_main", &["--fail"], Mode::Status(200), &[]);
+    assert_eq!(run.stderr(), "Error: AppError(\"the deployment failed\")\n");
+}
+
+#[test]
+fn pastel_shape_dispatcher_and_per_item_work() {
+    // The annotated dispatcher: one command for all items.
+    let log = assert_truthful("pastel_like", &["c", "red", "blue"], 0);
+    assert_eq!(log.events.events().len(), 2);
+    assert_eq!(log.events.events()[0].command, "pst color");
+    assert_truthful("pastel_like", &["color", "red", "nocolor"], 1);
+    // The per-item function annotated: one command per item.
+    let log = assert_truthful("pastel_like", &["paint", "a", "b", "c"], 0);
+    assert_eq!(log.events.events().len(), 6);
+}
+
+#[test]
+fn one_deadline_per_process_however_many_handlers_flush() {
+    // Three handler calls, each flushing at its end, against an endpoint that accepts and
+    // never answers: the process waits for telemetry once, not three times.
+    let deadline_ms = 800;
+    let (run, log) = on_and_off(
+        "pastel_like",
+        &["paint", "a", "b", "c"],
+        Mode::BlackHole,
+        &[("APP_TELEMETRY_TIMEOUT_MS", &deadline_ms.to_string())],
+    );
+    assert_eq!(run.code(), Some(0));
+    let slack = Duration::from_millis(1000);
+    assert!(
+        run.elapsed < Duration::from_millis(deadline_ms) + slack,
+        "took {:?}; three deadlines would be {} ms",
+        run.elapsed,
+        3 * deadline_ms
+    );
+    assert_eq!(
+        log.diagnostics_containing("left undelivered at the deadline")
+            .len(),
+        6
+    );
+}
+
+/// What the app's own logger and tracing subscriber received (cliff_like prints it).
+fn records(run: &Finished) -> Vec<String> {
+    run.stderr()
+        .lines()
+        .filter_map(|l| l.strip_prefix("record: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn nothing_reaches_the_apps_logger_or_subscriber() {
+    let refused = common::refused_url();
+    for (name, mode) in [
+        ("healthy", Mode::Status(200)),
+        ("black hole", Mode::BlackHole),
+        ("server error", Mode::Status(503)),
+    ] {
+        let (run, log) = on_and_off(
+            "cliff_like",
+            &["-vv", "--bump", "--work-ms", "50"],
+            mode,
+            &[
+                ("APP_TELEMETRY_TIMEOUT_MS", "400"),
+                ("CLIFF_CONFIG", "cliff.toml"),
+            ],
+        );
+        assert_eq!(run.code(), Some(0), "{name}");
+        // Exactly the app's own two records, at the most verbose level.
+        assert_eq!(
+            records(&run),
+            [
+                "log DEBUG cliff_like: generating the changelog",
+                "tracing event TRACE cliff_like"
+            ],
+            "{name}"
+        );
+        assert_eq!(log.events.events().len(), 2, "{name}");
+    }
+    // Connection refused.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("t.log");
+    let bin = example_bin("cliff_like");
+    let on = example(&bin, &["-vv"]).app_telemetry(&refused, &log).run();
+    let off = example(&bin, &["-vv"]).env("APP_TELEMETRY", "0").run();
+    on.assert_same_as(&off, "refused");
+    assert_eq!(records(&on).len(), 2);
+    let failed = read_log(&log)
+        .diagnostics_containing("delivery failed")
+        .iter()
+        .filter(|d| d["error"] == "connection refused")
+        .count();
+    assert_eq!(failed, 2);
+}

@@ -1,0 +1,6 @@
+#[cli_telemetry::main]
+fn converge() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[cli_telemetry::main(name = "werf")]
+fn main() {}

@@ -1,0 +1,4 @@
+#[cli_telemetry::main]
+fn main(args: Vec<String>) {
+    let _ = args;
+}
