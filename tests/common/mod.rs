@@ -2,8 +2,12 @@
 //! log-file reading.
 #![allow(dead_code)] // each test file uses a part
 
+pub mod otlp;
+pub mod proxy;
+pub mod tls;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -186,97 +190,150 @@ pub enum Mode {
     BlackHole,
 }
 
-/// An OTLP/HTTP receiver on 127.0.0.1 that records request bodies.
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An OTLP/HTTP receiver on 127.0.0.1 that records requests; plain HTTP, or HTTPS with a
+/// certificate from a test CA ([`tls`]).
 pub struct Receiver {
     pub addr: SocketAddr,
-    bodies: Arc<Mutex<Vec<Vec<u8>>>>,
-    paths: Arc<Mutex<Vec<String>>>,
+    requests: Arc<Mutex<Vec<Received>>>,
+    https: bool,
 }
 
 impl Receiver {
     pub fn start(mode: Mode) -> Receiver {
+        Self::start_with(mode, None)
+    }
+
+    /// HTTPS with this server configuration.
+    pub fn start_tls(mode: Mode, config: Arc<rustls::ServerConfig>) -> Receiver {
+        Self::start_with(mode, Some(config))
+    }
+
+    fn start_with(mode: Mode, tls: Option<Arc<rustls::ServerConfig>>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().unwrap();
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let paths = Arc::new(Mutex::new(Vec::new()));
-        let (b, p) = (bodies.clone(), paths.clone());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let r = requests.clone();
+        let https = tls.is_some();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (b, p) = (b.clone(), p.clone());
-                std::thread::spawn(move || serve(stream, mode, b, p));
+                let (r, tls) = (r.clone(), tls.clone());
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+                    match tls {
+                        None => serve(stream, mode, r),
+                        Some(config) => {
+                            let Ok(conn) = rustls::ServerConnection::new(config) else {
+                                return;
+                            };
+                            serve(rustls::StreamOwned::new(conn, stream), mode, r)
+                        }
+                    }
+                });
             }
         });
         Receiver {
             addr,
-            bodies,
-            paths,
+            requests,
+            https,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}/v1/traces", self.addr)
+        if self.https {
+            format!("https://localhost:{}/v1/traces", self.addr.port())
+        } else {
+            format!("http://{}/v1/traces", self.addr)
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.requests.lock().unwrap().clone()
     }
 
     pub fn bodies(&self) -> Vec<Vec<u8>> {
-        self.bodies.lock().unwrap().clone()
+        self.requests().into_iter().map(|r| r.body).collect()
     }
 
     pub fn paths(&self) -> Vec<String> {
-        self.paths.lock().unwrap().clone()
+        self.requests().into_iter().map(|r| r.path).collect()
     }
 
     /// Waits (bounded) until `n` bodies have arrived.
     pub fn wait_for(&self, n: usize, limit: Duration) -> Vec<Vec<u8>> {
         let start = Instant::now();
-        while self.bodies.lock().unwrap().len() < n && start.elapsed() < limit {
+        while self.requests.lock().unwrap().len() < n && start.elapsed() < limit {
             std::thread::sleep(Duration::from_millis(10));
         }
         self.bodies()
     }
 }
 
-fn serve(
-    stream: TcpStream,
-    mode: Mode,
-    bodies: Arc<Mutex<Vec<Vec<u8>>>>,
-    paths: Arc<Mutex<Vec<String>>>,
-) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
-    let mut writer = match stream.try_clone() {
-        Ok(w) => w,
-        Err(_) => return,
-    };
+/// Reads a request head: (request line, headers with lower-cased names).
+pub fn read_request_head(reader: &mut impl BufRead) -> Option<(String, Vec<(String, String)>)> {
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    Some((request_line.trim_end().to_owned(), headers))
+}
+
+fn serve<S: Read + Write>(stream: S, mode: Mode, requests: Arc<Mutex<Vec<Received>>>) {
     let mut reader = BufReader::new(stream);
     loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        let Some((request_line, headers)) = read_request_head(&mut reader) else {
             return;
-        }
+        };
         let path = request_line
             .split_whitespace()
             .nth(1)
             .unwrap_or("")
             .to_owned();
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
+        let length = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0usize);
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        let received = Received {
+            path,
+            headers,
+            body,
+        };
         let status = match mode {
             Mode::Status(s) => s,
             Mode::Delay(d) => {
@@ -284,15 +341,15 @@ fn serve(
                 200
             }
             Mode::BlackHole => {
-                bodies.lock().unwrap().push(body);
+                requests.lock().unwrap().push(received);
                 std::thread::sleep(Duration::from_secs(30));
                 return;
             }
         };
-        bodies.lock().unwrap().push(body);
-        paths.lock().unwrap().push(path);
+        requests.lock().unwrap().push(received);
         let response = format!("HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}");
-        if writer.write_all(response.as_bytes()).is_err() {
+        let writer = reader.get_mut();
+        if writer.write_all(response.as_bytes()).is_err() || writer.flush().is_err() {
             return;
         }
     }
