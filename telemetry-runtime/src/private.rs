@@ -398,4 +398,54 @@ pub mod fuzz {
     pub fn origin_from_config(text: &str) -> Option<String> {
         crate::project::remote_url(text, "origin")
     }
+
+    /// The OTLP request body carrying `events` in `protocol`, with its content type
+    /// (`span_name`: the span name of every event, else the event type).
+    #[cfg(feature = "telemetry")]
+    pub fn encode_otlp(
+        protocol: crate::config::Protocol,
+        service_name: &str,
+        span_name: Option<&str>,
+        events: &[crate::event::Event],
+    ) -> (&'static str, Vec<u8>) {
+        let wire = crate::deliver::otlp::Wire {
+            span_name: span_name.map(str::to_owned),
+        };
+        let refs: Vec<&crate::event::Event> = events.iter().collect();
+        crate::deliver::otlp::encode(protocol, service_name, &wire, &refs)
+    }
+
+    /// Parses an endpoint URL: its form without credentials, or the error phrase.
+    #[cfg(feature = "telemetry")]
+    pub fn parse_endpoint(raw: &str) -> Result<String, &'static str> {
+        crate::deliver::endpoint::parse_endpoint(raw).map(|u| u.redacted())
+    }
+
+    /// The proxy (`host:port`) an endpoint's requests go through under `vars`, or the
+    /// error phrase; `Ok(None)` when they go direct.
+    #[cfg(feature = "telemetry")]
+    pub fn proxy_for(
+        endpoint: &str,
+        vars: Vec<(OsString, OsString)>,
+    ) -> Result<Option<String>, &'static str> {
+        let url = crate::deliver::endpoint::parse_endpoint(endpoint)?;
+        crate::deliver::proxy::proxy_for(&url, &vars).map(|p| p.map(|p| p.host_port()))
+    }
+
+    /// The request headers and notes that `<PREFIX>_TELEMETRY_HEADERS=value` gives an app
+    /// called `app`.
+    #[cfg(feature = "telemetry")]
+    pub fn headers_from_env(app: &str, value: OsString) -> (Vec<(String, String)>, Vec<String>) {
+        let app = crate::config::Telemetry::builder(app).app;
+        let var = app.var("_HEADERS");
+        let vars = vec![
+            (OsString::from(app.var("")), OsString::from("1")),
+            (OsString::from(var), value),
+        ];
+        let settings = crate::config::Settings::from_env(&app, &vars);
+        (
+            settings.headers,
+            settings.notes.into_iter().map(|n| n.message).collect(),
+        )
+    }
 }
