@@ -52,11 +52,8 @@ enum Command {
     },
     /// Print the version.
     Version,
-    /// Telemetry settings of this installation.
-    Telemetry {
-        #[command(subcommand)]
-        command: TelemetryCommand,
-    },
+    /// Telemetry of this installation: status, enable, disable, reset.
+    Telemetry(cli_telemetry::TelemetryArgs),
     /// Panics (for testing).
     #[command(hide = true)]
     DebugPanic,
@@ -99,16 +96,6 @@ enum Helm {
     GetRelease {
         #[arg(long)]
         namespace: String,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum TelemetryCommand {
-    /// Whether telemetry is on, and why.
-    Status {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -224,12 +211,7 @@ fn main() -> ExitCode {
             println!("werf v{}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        Command::Telemetry {
-            command: TelemetryCommand::Status { json },
-        } => {
-            cli_telemetry::print_status(*json);
-            Ok(())
-        }
+        Command::Telemetry(args) => return args.run(),
         Command::DebugPanic => {
             debug_panic();
             Ok(())

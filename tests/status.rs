@@ -45,7 +45,7 @@ fn json_rendering_for_each_deciding_setting() {
 }
 
 #[test]
-fn ignored_value_is_reported_in_both_renderings() {
+fn ignored_value_is_reported_as_typed_in_both_renderings() {
     let json = status_json(werf(&["telemetry", "status", "--json"]).env("WERF_TELEMETRY", "maybe"));
     assert_eq!(json["decidedBy"]["setting"], "appDefault");
     assert!(json["ignored"][0]["message"]
@@ -60,13 +60,18 @@ fn ignored_value_is_reported_in_both_renderings() {
         "{}",
         human.stdout()
     );
+    // The person's own terminal shows the value as they typed it (SPEC S-14).
     assert!(
-        human
-            .stdout()
-            .contains("ignored:     WERF_TELEMETRY has a value"),
+        human.stdout().contains(
+            "ignored:     WERF_TELEMETRY=\"maybe\" is neither on (1/true/yes/on) nor off (0/false/no/off); ignored"
+        ),
         "{}",
         human.stdout()
     );
+    assert!(json["ignored"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("\"maybe\""));
 }
 
 #[test]

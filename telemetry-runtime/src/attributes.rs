@@ -94,10 +94,9 @@ pub(crate) fn extra_attributes(
             Some((k, v)) if !k.trim().is_empty() => {
                 extra.insert(k.trim().to_owned(), v.to_owned());
             }
-            _ => notes.push(Note {
-                level: "warn",
-                message: format!("{name} is not of the form key=value; skipped"),
-            }),
+            _ => notes.push(Note::warn(format!(
+                "{name} is not of the form key=value; skipped"
+            ))),
         }
     }
     extra

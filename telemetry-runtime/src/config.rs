@@ -42,6 +42,12 @@ pub(crate) struct AppConfig {
     pub protocol: Protocol,
     /// Request headers set by the application (name, value).
     pub headers: Vec<(String, String)>,
+    /// Send an installation id as `userID` (SPEC S-16).
+    pub installation_id: bool,
+    /// The span name of every event; `None`: the event type (SPEC S-17).
+    pub span_name: Option<String>,
+    /// `schemaVersion` of every event.
+    pub schema_version: u32,
 }
 
 /// The OTLP/HTTP encoding of request bodies (SPEC S-8), named as OpenTelemetry names it in
@@ -120,6 +126,9 @@ impl Telemetry {
                 notice: None,
                 protocol: Protocol::HttpJson,
                 headers: Vec::new(),
+                installation_id: false,
+                span_name: None,
+                schema_version: crate::event::SCHEMA_VERSION,
             },
         }
     }
@@ -206,6 +215,42 @@ impl Telemetry {
         self
     }
 
+    /// Send an anonymous installation id as `userID` (SPEC S-16; off by default): a random
+    /// UUID v4 created on first use and kept in `<config dir>/<app>/telemetry.json`. It is
+    /// never derived from hardware, network, user or host names; none is created or sent in
+    /// CI (a fresh CI machine would count as a new installation on every run); `<app>
+    /// telemetry disable` and `reset` delete it. It lets the author count installations.
+    pub fn installation_id(mut self, on: bool) -> Self {
+        self.app.installation_id = on;
+        self
+    }
+
+    /// The name of every span (default: the event type). werf's collector keeps only spans
+    /// named `telemetry.werf.io` (SPEC S-17).
+    pub fn span_name(mut self, name: impl Into<String>) -> Self {
+        self.app.span_name = Some(name.into());
+        self
+    }
+
+    /// `schemaVersion` of every event (default [`crate::SCHEMA_VERSION`], 1). werf's wire is
+    /// 2: with [`Telemetry::installation_id`], [`Telemetry::span_name`]`("telemetry.werf.io")`
+    /// and [`Protocol::HttpProtobuf`], spans are exactly what werf's collector exporter reads.
+    ///
+    /// ```
+    /// use cli_telemetry_runtime::{Protocol, Telemetry};
+    ///
+    /// let werf_wire = Telemetry::builder("werf")
+    ///     .span_name("telemetry.werf.io")
+    ///     .schema_version(2)
+    ///     .installation_id(true)
+    ///     .protocol(Protocol::HttpProtobuf);
+    /// # let _ = werf_wire;
+    /// ```
+    pub fn schema_version(mut self, version: u32) -> Self {
+        self.app.schema_version = version;
+        self
+    }
+
     /// The application name given to [`Telemetry::builder`].
     pub fn app_name(&self) -> &str {
         &self.app.name
@@ -218,7 +263,7 @@ impl AppConfig {
     }
 
     /// A file-name-safe form of the app name, for directories.
-    fn dir_name(&self) -> String {
+    pub(crate) fn dir_name(&self) -> String {
         let name: String = self
             .name
             .chars()
@@ -274,6 +319,14 @@ pub enum Decision {
     },
     /// `DO_NOT_TRACK` was set to a true value.
     DoNotTrack,
+    /// The lasting choice of the person running the tool (`<app> telemetry enable` or
+    /// `disable`), kept in this file.
+    File {
+        /// `<config dir>/<app>/telemetry.json`.
+        path: PathBuf,
+        /// Whether the choice is on.
+        on: bool,
+    },
     /// `<PREFIX>_TELEMETRY_DEBUG` turned telemetry on in debug mode (print, never send).
     Debug {
         /// The variable's name.
@@ -289,21 +342,31 @@ pub enum Decision {
 }
 
 /// A diagnostic about the environment: a value that was ignored, and why. Recorded in the
-/// log file; never printed outside debug mode. Holds variable names, never their values.
+/// log file, which holds variable names, never their values; never printed outside debug
+/// mode. Status, which people read in their own terminal, may show the value as typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Note {
     /// Severity (`"warn"`).
     pub level: &'static str,
-    /// What was ignored and why.
+    /// What was ignored and why (names only).
     pub message: String,
+    /// The same with the value as the person typed it, for their own terminal (status).
+    pub as_typed: Option<String>,
 }
 
 impl Note {
-    fn warn(message: String) -> Self {
+    pub(crate) fn warn(message: String) -> Self {
         Note {
             level: "warn",
             message,
+            as_typed: None,
         }
+    }
+
+    /// What status shows: the value as typed when there is one.
+    pub fn shown(&self) -> &str {
+        self.as_typed.as_deref().unwrap_or(&self.message)
     }
 }
 
@@ -386,9 +449,14 @@ fn switch(env: &dyn Env, var: &str, notes: &mut Vec<Note>) -> Option<bool> {
     let value = env.var_os(var)?;
     let parsed = parse_switch(&value);
     if parsed.is_none() {
-        notes.push(Note::warn(format!(
+        let mut note = Note::warn(format!(
             "{var} has a value that is neither on (1/true/yes/on) nor off (0/false/no/off); ignored as if unset"
-        )));
+        ));
+        note.as_typed = Some(format!(
+            "{var}={:?} is neither on (1/true/yes/on) nor off (0/false/no/off); ignored",
+            value.to_string_lossy()
+        ));
+        notes.push(note);
     }
     parsed
 }
@@ -417,6 +485,11 @@ pub(crate) fn decide(
             false,
         );
     }
+    // The lasting choice is read only when the environment has not switched telemetry off.
+    let file = lasting_choice(app, env, notes);
+    if let Some((path, false)) = file {
+        return (false, Decision::File { path, on: false }, false);
+    }
     if let Some(true) = explicit {
         return (
             true,
@@ -426,6 +499,9 @@ pub(crate) fn decide(
             },
             debug,
         );
+    }
+    if let Some((path, true)) = file {
+        return (true, Decision::File { path, on: true }, debug);
     }
     if debug {
         return (true, Decision::Debug { var: debug_var }, true);
@@ -437,6 +513,33 @@ pub(crate) fn decide(
         },
         false,
     )
+}
+
+/// The choice in `<config dir>/<app>/telemetry.json`, if the person made one. A file that
+/// can't be read or parsed counts as unset, with a note.
+#[cfg(feature = "telemetry")]
+fn lasting_choice(
+    app: &AppConfig,
+    env: &dyn Env,
+    notes: &mut Vec<Note>,
+) -> Option<(PathBuf, bool)> {
+    let path = app.choice_file(env)?;
+    match crate::choice::read(&path) {
+        crate::choice::Read::Found(choice) => choice.enabled.map(|on| (path, on)),
+        crate::choice::Read::Missing => None,
+        crate::choice::Read::Corrupt => {
+            notes.push(Note::warn(format!(
+                "{} can't be read as a telemetry choice; ignored as if unset",
+                path.display()
+            )));
+            None
+        }
+    }
+}
+
+#[cfg(not(feature = "telemetry"))]
+fn lasting_choice(_: &AppConfig, _: &dyn Env, _: &mut Vec<Note>) -> Option<(PathBuf, bool)> {
+    None
 }
 
 impl Settings {

@@ -20,6 +20,7 @@
 
 mod api;
 mod attributes;
+mod command;
 mod config;
 mod event;
 mod exit;
@@ -28,6 +29,8 @@ mod invocation;
 mod status;
 pub mod testing;
 
+#[cfg(feature = "telemetry")]
+mod choice;
 #[cfg(feature = "telemetry")]
 mod deliver;
 mod dirs;
@@ -49,6 +52,7 @@ pub use api::{
     try_parse_from,
 };
 pub use attributes::{go_arch, go_os};
+pub use command::{reset, set_enabled, telemetry_command, Changed, TelemetryAction, TelemetryArgs};
 pub use config::{parse_switch, Decision, Note, Protocol, Telemetry, DEFAULT_TIMEOUT, MAX_TIMEOUT};
 pub use event::{Attributes, Event, OptionUsage, COMMAND_EXITED, COMMAND_STARTED, SCHEMA_VERSION};
 pub use exit::{ErrorExitCode, ExitStatus};

@@ -43,6 +43,13 @@ pub struct Status {
     pub next_event: Option<Event>,
     /// The variable that switches telemetry off.
     pub switch_var: String,
+    /// Whether the application sends an installation id (SPEC S-16).
+    pub sends_installation_id: bool,
+    /// The installation id, when one exists (it is created by the first instrumented
+    /// command, never by status).
+    pub installation_id: Option<String>,
+    /// Where the lasting choice and the installation id are kept.
+    pub choice_file: Option<PathBuf>,
 }
 
 /// Version of the JSON rendering ([`Status::to_json`]).
@@ -106,7 +113,34 @@ fn compute(app: &AppConfig, env: &dyn Env) -> Status {
         deadline_ms: settings.timeout.as_millis() as u64,
         next_event: next_event(app, env),
         switch_var: app.var(""),
+        sends_installation_id: app.installation_id,
+        installation_id: existing_installation_id(app, env),
+        choice_file: choice_file(app, env),
     }
+}
+
+#[cfg(feature = "telemetry")]
+fn choice_file(app: &AppConfig, env: &dyn Env) -> Option<PathBuf> {
+    app.choice_file(env)
+}
+
+#[cfg(not(feature = "telemetry"))]
+fn choice_file(_: &AppConfig, _: &dyn Env) -> Option<PathBuf> {
+    None
+}
+
+/// The installation id in the choice file, if the app sends one and it exists.
+#[cfg(feature = "telemetry")]
+fn existing_installation_id(app: &AppConfig, env: &dyn Env) -> Option<String> {
+    if !app.installation_id {
+        return None;
+    }
+    crate::choice::current(&app.choice_file(env)?).installation_id
+}
+
+#[cfg(not(feature = "telemetry"))]
+fn existing_installation_id(_: &AppConfig, _: &dyn Env) -> Option<String> {
+    None
 }
 
 #[cfg(feature = "telemetry")]
@@ -118,7 +152,9 @@ fn next_event(app: &AppConfig, env: &dyn Env) -> Option<Event> {
             .map(|d| crate::project::project_id_for_dir(&d))
             .unwrap_or_default(),
         attributes: crate::attributes::detect(app, env, &mut notes),
-        ..Default::default()
+        user_id: existing_installation_id(app, env)
+            .filter(|_| crate::attributes::detect_ci(env).0 != Some(true)),
+        schema_version: app.schema_version,
     };
     Some(crate::event::RawEvent::started(app.name.as_str().into(), &[]).complete(&process))
 }
@@ -168,6 +204,11 @@ impl Decision {
             Decision::EnvVar { var, on: true } => format!("{var} is set to on"),
             Decision::EnvVar { var, on: false } => format!("{var} is set to off"),
             Decision::DoNotTrack => "DO_NOT_TRACK is set".into(),
+            Decision::File { path, on } => format!(
+                "your lasting choice is {} (in {})",
+                on_off(*on),
+                path.display()
+            ),
             Decision::Debug { var } => format!("{var} is set (debug mode: print, never send)"),
             Decision::AppDefault { on } => format!(
                 "nothing is set; the application's default is {}",
@@ -184,6 +225,9 @@ impl Decision {
                 json!({ "setting": "doNotTrack", "var": "DO_NOT_TRACK", "on": false })
             }
             Decision::Debug { var } => json!({ "setting": "debug", "var": var, "on": true }),
+            Decision::File { path, on } => {
+                json!({ "setting": "file", "path": path.display().to_string(), "on": on })
+            }
             Decision::AppDefault { on } => json!({ "setting": "appDefault", "on": on }),
             Decision::CompiledOut => json!({ "setting": "compiledOut", "on": false }),
         }
@@ -203,12 +247,14 @@ impl Status {
     ///
     /// ```text
     /// { "schemaVersion": 1, "installed": true, "app": "werf", "enabled": bool,
-    ///   "decidedBy": { "setting": "env"|"doNotTrack"|"debug"|"appDefault"|"compiledOut",
-    ///                  "var"?: string, "on": bool },
+    ///   "decidedBy": { "setting": "env"|"doNotTrack"|"file"|"debug"|"appDefault"|"compiledOut",
+    ///                  "var"?: string, "path"?: string, "on": bool },
     ///   "debug": bool, "ignored": [ { "level": string, "message": string } ],
     ///   "endpoint": string|null, "proxy": "host:port"|null, "protocol": "http/json"|"http/protobuf",
     ///   "headers": [ header name ], "logFile": string|null, "spool": string|null, "deadlineMs": int,
-    ///   "switchOff": string, "nextEvent": <event envelope>|null }
+    ///   "switchOff": string, "choiceFile": string|null,
+    ///   "installationId": { "exists": bool, "id": string|null }|null   (null: not sent by the app),
+    ///   "nextEvent": <event envelope>|null }
     /// ```
     pub fn to_json(&self) -> Value {
         json!({
@@ -218,7 +264,7 @@ impl Status {
             "enabled": self.enabled,
             "decidedBy": self.decided_by.to_json(),
             "debug": self.debug,
-            "ignored": self.ignored.iter().map(|n| json!({ "level": n.level, "message": n.message })).collect::<Vec<_>>(),
+            "ignored": self.ignored.iter().map(|n| json!({ "level": n.level, "message": n.shown() })).collect::<Vec<_>>(),
             "endpoint": self.endpoint,
             "proxy": self.proxy,
             "protocol": self.protocol.as_str(),
@@ -227,6 +273,12 @@ impl Status {
             "spool": self.spool.as_ref().map(|p| p.display().to_string()),
             "deadlineMs": self.deadline_ms,
             "switchOff": format!("{}=0 or DO_NOT_TRACK=1", self.switch_var),
+            "choiceFile": self.choice_file.as_ref().map(|p| p.display().to_string()),
+            "installationId": if self.sends_installation_id {
+                json!({ "exists": self.installation_id.is_some(), "id": self.installation_id })
+            } else {
+                Value::Null
+            },
             "nextEvent": self.next_event,
         })
     }
@@ -236,7 +288,7 @@ impl Status {
         let mut out = format!("Telemetry of {}: {}\n", self.app, on_off(self.enabled));
         out.push_str(&format!("  decided by:  {}\n", self.decided_by.describe()));
         for note in &self.ignored {
-            out.push_str(&format!("  ignored:     {}\n", note.message));
+            out.push_str(&format!("  ignored:     {}\n", note.shown()));
         }
         if self.enabled {
             let sent = match (&self.endpoint, self.debug) {
@@ -270,11 +322,19 @@ impl Status {
             }
             out.push_str(&format!("  deadline:    {} ms at exit\n", self.deadline_ms));
             out.push_str(&format!(
-                "  switch off:  {}=0 or DO_NOT_TRACK=1\n",
-                self.switch_var
+                "  switch off:  {}=0 or DO_NOT_TRACK=1; for good: `{} telemetry disable`\n",
+                self.switch_var, self.app
             ));
         } else if !matches!(self.decided_by, Decision::CompiledOut) {
             out.push_str("  nothing is recorded, sent or written\n");
+        }
+        if self.sends_installation_id {
+            let id = if self.installation_id.is_some() {
+                "exists (a random id, not shown here; `--json` shows it)"
+            } else {
+                "none"
+            };
+            out.push_str(&format!("  install id:  {id}\n"));
         }
         if let Some(event) = &self.next_event {
             let label = if self.enabled {
@@ -285,7 +345,12 @@ impl Status {
             out.push_str(&format!(
                 "Next CommandStarted event, exactly as it {label} (without options):\n"
             ));
-            out.push_str(&serde_json::to_string_pretty(event).unwrap_or_default());
+            // The installation id itself is for `--json` only.
+            let mut event = event.clone();
+            if event.user_id.is_some() {
+                event.user_id = Some("(the installation id: `--json` shows it)".into());
+            }
+            out.push_str(&serde_json::to_string_pretty(&event).unwrap_or_default());
             out.push('\n');
         }
         out
@@ -353,15 +418,17 @@ mod tests {
     }
 
     #[test]
-    fn ignored_value_is_shown_with_why_but_not_the_value() {
+    fn ignored_value_is_shown_as_typed_in_status_only() {
         let s = status_of(false, [("WERF_TELEMETRY", "maybe")]);
         assert!(!s.enabled);
         assert_eq!(s.decided_by, Decision::AppDefault { on: false });
-        assert!(s
-            .render()
-            .contains("ignored:     WERF_TELEMETRY has a value that is neither on"));
+        // The person's own terminal: the value as they typed it.
+        assert!(s.render().contains(
+            "ignored:     WERF_TELEMETRY=\"maybe\" is neither on (1/true/yes/on) nor off (0/false/no/off); ignored"
+        ), "{}", s.render());
         assert_eq!(s.to_json()["ignored"].as_array().unwrap().len(), 1);
-        assert!(!s.render().contains("maybe"));
+        // What the log file gets: the name only.
+        assert!(!s.ignored[0].message.contains("maybe"));
     }
 
     #[test]

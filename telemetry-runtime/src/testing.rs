@@ -46,6 +46,7 @@ impl Capture {
                 execution_id: crate::random::uuid_v4().to_string(),
                 project_id: String::new(),
                 attributes: crate::attributes::detect(&app, &crate::config::ProcessEnv, &mut notes),
+                schema_version: app.schema_version,
                 ..Default::default()
             };
             let rt = Arc::new(crate::state::Runtime::capture(app, settings, process));

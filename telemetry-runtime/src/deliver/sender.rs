@@ -70,7 +70,9 @@ impl Sender {
                 settled: Condvar::new(),
                 execution_id: OnceLock::new(),
                 budget: Mutex::new(settings.timeout),
-                wire: Wire { span_name: None },
+                wire: Wire {
+                    span_name: app.span_name.clone(),
+                },
                 app,
                 settings,
             }),
@@ -452,11 +454,20 @@ fn detect_process(app: &AppConfig, notes: &mut Vec<crate::config::Note>) -> Proc
     let project_id = std::env::current_dir()
         .map(|dir| crate::project::project_id_for_dir(&dir))
         .unwrap_or_default();
+    let attributes = crate::attributes::detect(app, &ProcessEnv, notes);
+    // None in CI: a fresh CI machine would count as a new installation on every run.
+    let user_id = if app.installation_id && attributes.ci != Some(true) {
+        app.choice_file(&ProcessEnv)
+            .and_then(|path| crate::choice::installation_id(&path))
+    } else {
+        None
+    };
     ProcessInfo {
         execution_id: crate::random::uuid_v4().to_string(),
+        user_id,
         project_id,
-        attributes: crate::attributes::detect(app, &ProcessEnv, notes),
-        ..ProcessInfo::default()
+        attributes,
+        schema_version: app.schema_version,
     }
 }
 
