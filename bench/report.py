@@ -5,6 +5,7 @@ markdown tables (bench/results/*.md). Standard library only.
     report.py e2e WORK_DIR OUT.md
     report.py footprint WORK_DIR OUT.md
     report.py micro CRITERION_DIR COLD_JSON OUT.md
+    report.py network WORK_DIR OUT.md
 """
 import json
 import os
@@ -249,12 +250,60 @@ def micro(crit, cold, out):
     print(text)
 
 
+def network(work, out):
+    meta = read_meta(work)
+    rtt = 2 * float(meta.get("delay_ms", "25"))
+    med = {}
+    rows = []
+    for group in ("noop", "work500"):
+        for r in json.load(open(os.path.join(work, "json", group + ".json")))["results"]:
+            ms = r["median"] * 1000
+            med[(group, r["command"])] = ms
+            rows.append((group, r["command"], ms, r["mean"] * 1000, r["stddev"] * 1000,
+                         r["min"] * 1000, r["max"] * 1000, len(r["times"])))
+    lines = [
+        "# Real network (bench/network.sh)",
+        "",
+        f"`werf helm get-release --namespace n`, hyperfine -N, medians of {meta.get('runs')} runs. "
+        f"HTTPS receiver with a private CA (`SSL_CERT_FILE`), behind a loopback relay adding "
+        f"{meta.get('delay_ms')} ms each way (round trip {rtt:.0f} ms). Machine: "
+        f"{meta.get('cpu', '?')}, {meta.get('cores', '?')} cores; {meta.get('rustc', '')}. "
+        f"Commit {meta.get('commit')} ({meta.get('dirty')} tracked files modified); load average after: {meta.get('loadavg')}.",
+        f"Requests received over all runs (warm-ups included): ours {meta.get('requests_ours')}, peer {meta.get('requests_peer')}.",
+        "",
+        "| command | row | median ms | Δ to uninstrumented ms | mean ± σ ms | min–max ms | runs |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for group, name, m, mean, sd, lo, hi, n in rows:
+        label = "no-op" if group == "noop" else "works 500 ms"
+        d = m - med[(group, "uninstrumented")]
+        lines.append(f"| {label} | {name} | {m:.1f} | {d:+.1f} | {mean:.1f} ± {sd:.1f} | {lo:.1f}–{hi:.1f} | {n} |")
+    noop_ok = med[("noop", "ours")] <= med[("noop", "peer")]
+    added = med[("work500", "ours")] - med[("work500", "uninstrumented")]
+    work_ok = added <= rtt + 5
+    lines += [
+        "",
+        "P-6 checks:",
+        "",
+        f"- no-op: ours {med[('noop', 'ours')]:.1f} ms vs peer {med[('noop', 'peer')]:.1f} ms "
+        f"(target: ours ≤ peer): {'met' if noop_ok else '**not met**'}",
+        f"- 500 ms command: ours adds {added:.1f} ms at exit (target ≤ one round trip + 5 ms = "
+        f"{rtt + 5:.0f} ms): {'met' if work_ok else '**not met**'}; the peer adds "
+        f"{med[('work500', 'peer')] - med[('work500', 'uninstrumented')]:.1f} ms",
+        "",
+    ]
+    open(out, "w").write("\n".join(lines))
+    print("\n".join(lines))
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "e2e":
         e2e(sys.argv[2], sys.argv[3])
     elif mode == "footprint":
         footprint(sys.argv[2], sys.argv[3])
+    elif mode == "network":
+        network(sys.argv[2], sys.argv[3])
     elif mode == "micro":
         micro(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

@@ -6,6 +6,8 @@
 //! request.
 //!
 //! ```
+//! use std::process::ExitCode;
+//!
 //! use clap::{Parser, Subcommand};
 //! use cli_telemetry::{instrument_command, Telemetry};
 //!
@@ -22,6 +24,8 @@
 //!         #[arg(long)]
 //!         target: String,
 //!     },
+//!     /// Telemetry of this installation: status, enable, disable, reset.
+//!     Telemetry(cli_telemetry::TelemetryArgs),
 //! }
 //!
 //! #[instrument_command]
@@ -30,7 +34,8 @@
 //!     Ok(())
 //! }
 //!
-//! fn main() {
+//! #[cli_telemetry::main] // CommandExited carries the code the process exits with
+//! fn main() -> ExitCode {
 //!     Telemetry::builder("mytool")                 // root command name = service.name
 //!         .version(env!("CARGO_PKG_VERSION"))
 //!         .endpoint("https://telemetry.example.com/v1/traces")
@@ -39,7 +44,11 @@
 //!     // Parses like `Cli::parse()` and records the command path and option names.
 //!     let cli: Cli = cli_telemetry::parse_from(["mytool", "deploy", "--target", "prod"]);
 //!     match cli.command {
-//!         Cmd::Deploy { target } => deploy(&target).unwrap(),
+//!         Cmd::Deploy { target } => match deploy(&target) {
+//!             Ok(()) => ExitCode::SUCCESS,
+//!             Err(_) => ExitCode::from(3), // reported as 3
+//!         },
+//!         Cmd::Telemetry(args) => args.run(), // `mytool telemetry status|enable|disable|reset`
 //!     }
 //! }
 //! ```
@@ -53,16 +62,31 @@
 //! | `<PREFIX>_TELEMETRY_DEBUG` | print events to stderr, one JSON per line, and send nothing |
 //! | `<PREFIX>_TELEMETRY_LOG_FILE` | append every event and its delivery outcome to this file |
 //! | `<PREFIX>_TELEMETRY_TRACE_URL` | the OTLP/HTTP traces endpoint |
-//! | `<PREFIX>_TELEMETRY_TIMEOUT_MS` | the exit deadline (default 1300 ms) |
+//! | `<PREFIX>_TELEMETRY_TIMEOUT_MS` | the exit deadline of the process (default 1300 ms) |
+//! | `<PREFIX>_TELEMETRY_PROTOCOL` | `http/json` (default) or `http/protobuf` |
+//! | `<PREFIX>_TELEMETRY_HEADERS` | request headers, `name=value,…` (values never shown) |
+//! | `SSL_CERT_FILE`, `SSL_CERT_DIR` | CA certificates to trust instead of the system's |
+//! | `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY` | proxies, as curl uses them |
 //! | `<PREFIX>_TELEMETRY_EXTRA_ATTRIBUTE_*` | `key=value` pairs added to `attributes.extra` |
 //!
-//! `PREFIX` is the application's (by default its name upper-cased).
+//! `PREFIX` is the application's (by default its name upper-cased). The person's lasting
+//! choice (`<app> telemetry enable|disable|reset`, [`TelemetryArgs`]) is kept in
+//! `<config dir>/<app>/telemetry.json`; any explicit off wins, then any explicit on, then
+//! the application's default.
+//!
+//! # Exit codes
+//!
+//! With [`macro@main`] on `fn main` (sync, or `async` under `#[tokio::main]` in either
+//! order), CommandExited waits until `main` returns and carries the code std derives from
+//! its value; [`exit`] records its code from any thread. Without it (the fallback), and in
+//! [`testing`] captures, the code comes from the handler's return value: `()` → 0;
+//! `Result`: `Ok` → the status it carries ([`ExitStatus`]: integers, `ExitCode`, your
+//! types) else 0, `Err` → 1 or the error's [`ErrorExitCode`]; integers and
+//! [`std::process::ExitCode`] → their value; a panic → 101.
 //!
 //! # The handler forms
 //!
-//! Sync and `async fn` handlers, methods and generic functions; the exit code comes from
-//! the return value: `()` → 0, `Result` → 0 or 1 (or the error's [`ErrorExitCode`]),
-//! integers and [`std::process::ExitCode`] → their value, a panic → 101.
+//! Sync and `async fn` handlers, methods and generic functions.
 //!
 //! ```
 //! use cli_telemetry::{instrument_command, testing::{Capture, Expect}, Telemetry};
@@ -184,10 +208,13 @@
 //!
 //! # Cargo features
 //!
-//! - `telemetry` (default): without it `#[instrument_command]` expands to the unchanged
-//!   function and no network code (ureq, rustls, sha2, uuid, url) is built — for
-//!   distribution packagers who want telemetry gone at compile time.
+//! - `telemetry` (default): without it `#[instrument_command]` and `#[cli_telemetry::main]`
+//!   expand to the unchanged function and no network code (rustls, sha2, uuid, url) is
+//!   built — for distribution packagers who want telemetry gone at compile time.
 #![warn(missing_docs)]
 
-pub use cli_telemetry_macros::{instrument_command, main};
+pub use cli_telemetry_macros::instrument_command;
+/// Put on `fn main`: CommandExited carries the code the process exits with (SPEC S-6).
+/// See the crate documentation.
+pub use cli_telemetry_macros::main;
 pub use cli_telemetry_runtime::*;

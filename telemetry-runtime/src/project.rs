@@ -1,8 +1,10 @@
 //! projectID (SPEC S-5): SHA-256 of `host + ":::" + path` of the `origin` remote of the git
 //! repository containing the working directory. The raw URL never leaves this module.
 //!
-//! URLs are parsed with the `url` crate; scp-like
-//! `user@host:path` forms are rewritten to `ssh://` first. The repository is found and its
+//! URLs are normalized as werf normalizes them (go-git's endpoint parsing over Go's
+//! `net/url`; vectors from Go in `fixtures/project-id-go.tsv`), by a small parser of our
+//! own rather than the `url` crate, whose IDNA tables pulled ~25 crates into every app and
+//! gave Unicode hosts a different id than werf's. The repository is found and its
 //! config read in-process (no `git` child process: spawning one costs more than the whole
 //! P-3 budget); the config reader handles the subset git writes for `remote.origin.url`
 //! (sections, subsections, quoting, escapes, comments, continuation lines). `include` files
@@ -32,17 +34,39 @@ pub fn project_id_from_url(url: &str) -> String {
     }
 }
 
-/// `(host, path)` of a git remote URL: host without user, password or port, lower-cased;
-/// path percent-decoded, without query, fragment, leading `/`, trailing `/` and `.git`.
+/// `(host, path)` of a git remote URL, as werf computes them (go-git's endpoint parsing
+/// over Go's `net/url`): host without user, password or port — Unicode as typed (no
+/// IDNA), `%XX` escapes of non-ASCII bytes decoded, an escaped ASCII byte invalid (Go
+/// rejects it: no id), ASCII letters lower-cased so that every spelling of one host
+/// agrees —; path percent-decoded, without query, fragment, leading `/`, trailing `/` and
+/// `.git`. `None` when there is no id to compute.
 pub(crate) fn normalize(raw: &str) -> Option<(String, String)> {
     let raw = raw.trim();
     if raw.is_empty() || raw.chars().any(char::is_control) {
         return None;
     }
-    let url = if raw.contains("://") {
-        url::Url::parse(raw).ok()?
-    } else if let Some(path) = local_path(raw) {
-        url::Url::from_file_path(path).ok()?
+    let (host, path) = if let Some((scheme, rest)) = raw.split_once("://") {
+        let valid_scheme = scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        if !valid_scheme {
+            return None;
+        }
+        let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let host = if scheme.eq_ignore_ascii_case("file") && authority.is_empty() {
+            String::new()
+        } else {
+            let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            host_of(host_port)?
+        };
+        (host, tail.replace('\\', "/"))
+    } else if local_path(raw).is_some() {
+        (String::new(), raw.to_owned())
     } else {
         // scp-like: [user@]host:path, the host possibly a bracketed IPv6 address.
         let (user_host, path) = match raw.find('[') {
@@ -56,22 +80,13 @@ pub(crate) fn normalize(raw: &str) -> Option<(String, String)> {
             return None;
         }
         let host = user_host.rsplit_once('@').map_or(user_host, |(_, h)| h);
-        url::Url::parse(&format!("ssh://{host}/{}", path.trim_start_matches('/'))).ok()?
+        (host_of(host)?, format!("/{}", path.trim_start_matches('/')))
     };
-    // The url crate applies IDNA, percent-decoding and IPv4 normalization to http(s) hosts
-    // only: apply them to every scheme, so that all forms of one remote agree.
-    let host = match url.host_str() {
-        Some(h) if !h.is_empty() => url::Host::parse(h)
-            .map(|h| h.to_string())
-            .unwrap_or_else(|_| h.to_ascii_lowercase()),
-        _ => String::new(),
-    };
-    if host.is_empty() && url.scheme() != "file" {
+    if host.is_empty() && !(raw.contains("://") || raw.starts_with('/')) {
         return None;
     }
-    let decoded = percent_encoding::percent_decode_str(url.path())
-        .decode_utf8()
-        .ok()?;
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let decoded = percent_decode(path, false)?;
     let mut path = decoded.trim_start_matches('/').trim_end_matches('/');
     path = path
         .strip_suffix(".git")
@@ -81,6 +96,74 @@ pub(crate) fn normalize(raw: &str) -> Option<(String, String)> {
         return None;
     }
     Some((host, path.to_owned()))
+}
+
+/// The host of `host[:port]`: a bracketed IPv6 address in its canonical form, or a name
+/// (or IPv4 address) as Go's `net/url` leaves it, ASCII lower-cased.
+fn host_of(host_port: &str) -> Option<String> {
+    if let Some(inner) = host_port.strip_prefix('[') {
+        let (addr, after) = inner.split_once(']')?;
+        if !(after.is_empty() || valid_port(after.strip_prefix(':')?)) {
+            return None;
+        }
+        let addr: std::net::Ipv6Addr = addr.parse().ok()?;
+        return Some(format!("[{addr}]"));
+    }
+    let host = match host_port.rsplit_once(':') {
+        Some((host, port)) if valid_port(port) => host,
+        Some(_) => return None,
+        None => host_port,
+    };
+    let host = percent_decode(host, true)?;
+    let invalid = |c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '@' | ':' | '/' | '\\' | '?' | '#' | '[' | ']' | '%' | '^' | '|' | '`' | '{' | '}'
+            )
+    };
+    if host.is_empty() || host.chars().any(invalid) {
+        return None;
+    }
+    Some(host.to_ascii_lowercase())
+}
+
+fn valid_port(port: &str) -> bool {
+    port.bytes().all(|b| b.is_ascii_digit()) && (port.is_empty() || port.parse::<u16>().is_ok())
+}
+
+/// Decodes `%XX`. In a host (`host = true`), as Go does: only escapes of non-ASCII bytes
+/// are allowed, any other makes the URL invalid. In a path, invalid escapes stay as they
+/// are. `None` for an invalid host escape or a result that is not UTF-8.
+fn percent_decode(s: &str, host: bool) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            ) {
+                (Some(h), Some(l)) => {
+                    let byte = (h * 16 + l) as u8;
+                    if host && byte < 0x80 {
+                        return None;
+                    }
+                    out.push(byte);
+                    i += 3;
+                    continue;
+                }
+                _ if host => return None,
+                _ => {}
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).ok()
 }
 
 /// A local repository path (`/srv/git/x.git`, `./x`, `C:\x`); scp-like URLs need a `:`
@@ -283,9 +366,34 @@ mod tests {
             ":path",
             "http://[::1",
             "https://host/\u{7}x",
+            // Go rejects an escaped ASCII byte in a host: werf has no id for it.
+            "https://ho%41st/x",
+            "ssh://ho%41st/x",
+            "https://ho%zzst/x",
         ] {
             assert_eq!(project_id_from_url(bad), "", "{bad:?}");
         }
+    }
+
+    const GO_VECTORS: &str = include_str!("../fixtures/project-id-go.tsv");
+
+    /// Ids werf computes (Go's `net/url`, go-git's endpoint): fixtures/project-id-go.tsv,
+    /// made by fixtures/werf_project_id.go. Unicode hosts stay Unicode (no IDNA); `%XX` of
+    /// non-ASCII bytes is decoded; an escaped ASCII byte in a host means no id.
+    #[test]
+    fn werfs_ids_for_unicode_and_escaped_hosts() {
+        let mut rows = 0;
+        for line in GO_VECTORS
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let mut cols = line.split('\t');
+            let url = cols.next().unwrap();
+            let expected = cols.next().unwrap_or("").trim();
+            assert_eq!(project_id_from_url(url), expected, "{url}");
+            rows += 1;
+        }
+        assert!(rows >= 8, "{rows}");
     }
 
     #[test]
@@ -294,7 +402,10 @@ mod tests {
         // paths and scp-like IPv6 hosts.
         let same = [
             ("git@bücher.example:a/b.git", "https://bücher.example/a/b"),
-            ("ssh://ho%41st/x", "https://ho%41st/x"),
+            (
+                "git@b%C3%BCcher.example:a/b.git",
+                "https://bücher.example/a/b",
+            ),
             ("git@0x7f.1:x", "https://0x7f.1/x"),
             ("/srv/repo/.git", "/srv/repo"),
             ("https://host/a/b/.git/", "https://host/a/b"),

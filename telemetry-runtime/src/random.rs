@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 /// A UUID v4.
 pub(crate) fn uuid_v4() -> uuid::Uuid {
     let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
+    if getrandom::getrandom(&mut bytes).is_err() {
         fallback(&mut bytes);
     }
     uuid::Builder::from_random_bytes(bytes).into_uuid()
@@ -19,7 +19,7 @@ pub(crate) fn uuid_v4() -> uuid::Uuid {
 /// `N` bytes of fresh randomness (N ≤ 16).
 pub(crate) fn bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
-    if getrandom::fill(&mut out).is_err() {
+    if getrandom::getrandom(&mut out).is_err() {
         let mut fallback_bytes = [0u8; 16];
         fallback(&mut fallback_bytes);
         let n = N.min(16);

@@ -96,6 +96,10 @@ fn main() -> ExitCode {
         Command::Helm {
             command: Helm::GetRelease { namespace },
         } => telemetry.command(&path, &options, || {
+            // Same as examples/werf.rs: bench/network.sh times a 500 ms command.
+            if let Some(ms) = std::env::var("BENCH_WORK_MS").ok().and_then(|v| v.parse().ok()) {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
             println!(
                 "helm get-release: release found in namespace of {} chars",
                 namespace.len()
