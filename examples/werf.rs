@@ -223,7 +223,8 @@ fn main() -> ExitCode {
             println!("werf v{}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        Command::Telemetry(args) => return args.run(),
+        // `werf telemetry catalog` (hidden) prints every command and option (SPEC S-18).
+        Command::Telemetry(args) => return args.run_for(&<Cli as clap::CommandFactory>::command()),
         Command::DebugPanic => {
             debug_panic();
             Ok(())

@@ -143,6 +143,8 @@ pub enum TelemetryAction {
     Disable,
     /// Forget the choice (and the installation id): the application's default applies.
     Reset,
+    /// (Hidden) print the catalog of the command tree as JSON: see [`TelemetryArgs::run_for`].
+    Catalog,
 }
 
 /// The `telemetry` subcommand for the builder API.
@@ -174,6 +176,11 @@ impl Args for TelemetryArgs {
                 Command::new("reset")
                     .about("Forget your choice and the installation id: the default applies"),
             )
+            .subcommand(
+                Command::new("catalog")
+                    .hide(true)
+                    .about("Print every command and option as telemetry names them (JSON)"),
+            )
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
@@ -195,6 +202,7 @@ impl FromArgMatches for TelemetryArgs {
             Some(("enable", _)) => TelemetryAction::Enable,
             Some(("disable", _)) => TelemetryAction::Disable,
             Some(("reset", _)) => TelemetryAction::Reset,
+            Some(("catalog", _)) => TelemetryAction::Catalog,
             _ => {
                 return Err(clap::Error::raw(
                     clap::error::ErrorKind::MissingSubcommand,
@@ -221,10 +229,25 @@ impl TelemetryArgs {
         Self::from_arg_matches(&telemetry_command().try_get_matches_from(args)?)
     }
 
+    /// [`TelemetryArgs::run`], plus the hidden `catalog` action, which prints the catalog
+    /// of `root` (the application's whole command tree) as one JSON object:
+    /// `Cmd::Telemetry(args) => args.run_for(&Cli::command())`.
+    pub fn run_for(&self, root: &Command) -> ExitCode {
+        if self.action == TelemetryAction::Catalog {
+            println!("{}", crate::catalog::catalog(root).to_json());
+            return ExitCode::SUCCESS;
+        }
+        self.run()
+    }
+
     /// Does it for the installed telemetry: prints the status, or one line saying what
     /// changed and how to undo it. Failure to record the choice is one line on stderr
-    /// and exit code 1.
+    /// and exit code 1. (`catalog` needs the command tree: [`TelemetryArgs::run_for`].)
     pub fn run(&self) -> ExitCode {
+        if self.action == TelemetryAction::Catalog {
+            eprintln!("the catalog needs the command tree: call TelemetryArgs::run_for");
+            return ExitCode::FAILURE;
+        }
         if let TelemetryAction::Status { json } = self.action {
             crate::status::print_status(json);
             return ExitCode::SUCCESS;

@@ -20,6 +20,7 @@
 
 mod api;
 mod attributes;
+mod catalog;
 mod command;
 mod config;
 mod event;
@@ -52,6 +53,7 @@ pub use api::{
     try_parse_from,
 };
 pub use attributes::{go_arch, go_os};
+pub use catalog::{catalog, catalog_of, Catalog, CatalogCommand, CatalogOption};
 pub use command::{reset, set_enabled, telemetry_command, Changed, TelemetryAction, TelemetryArgs};
 pub use config::{parse_switch, Decision, Note, Protocol, Telemetry, DEFAULT_TIMEOUT, MAX_TIMEOUT};
 pub use event::{Attributes, Event, OptionUsage, COMMAND_EXITED, COMMAND_STARTED, SCHEMA_VERSION};

@@ -106,6 +106,11 @@ fn main() {
         .version(env!("CARGO_PKG_VERSION"))
         .endpoint("https://telemetry.invalid/v1/traces")
         .install();
+    // For tests/catalog.rs: every command and option as events name them.
+    if std::env::var_os("FIXTURE_PRINT_CATALOG").is_some() {
+        println!("{}", cli_telemetry::catalog_of::<Cli>().to_json());
+        return;
+    }
     let cli: Cli = cli_telemetry::parse();
     let result = generate(&cli);
     for line in RECORDS.lock().unwrap_or_else(|p| p.into_inner()).iter() {

@@ -53,6 +53,11 @@ fn main() {
         .version(env!("CARGO_PKG_VERSION"))
         .endpoint("https://telemetry.invalid/v1/traces")
         .install();
+    // For tests/catalog.rs: every command and option as events name them.
+    if std::env::var_os("FIXTURE_PRINT_CATALOG").is_some() {
+        println!("{}", cli_telemetry::catalog(&cli()).to_json());
+        return;
+    }
     let matches = cli_telemetry::get_matches(cli());
     let result = match matches.subcommand() {
         Some(("color", sub)) => color(sub),

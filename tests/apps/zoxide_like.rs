@@ -99,6 +99,11 @@ fn main() -> ExitCode {
         .version(env!("CARGO_PKG_VERSION"))
         .endpoint("https://telemetry.invalid/v1/traces")
         .install();
+    // For tests/catalog.rs: every command and option as events name them.
+    if std::env::var_os("FIXTURE_PRINT_CATALOG").is_some() {
+        println!("{}", cli_telemetry::catalog_of::<Cli>().to_json());
+        return ExitCode::SUCCESS;
+    }
     let cli: Cli = cli_telemetry::parse();
     match cli.command.run() {
         Ok(()) => ExitCode::SUCCESS,
