@@ -1,0 +1,485 @@
+#!/usr/bin/env python3
+"""Verifies the backend recipe on a real ClickHouse engine (chDB), end to end:
+
+1. runs the built mini-werf (and the werf-wire fixture, for installation ids) over a
+   scripted mix of command lines — successes, failures, several versions, CI and not,
+   options from the command line and the environment, inside two git repositories and
+   outside any — against a loopback OTLP/HTTP receiver;
+2. turns each received request into `otel_traces` rows exactly as the contrib collector's
+   `clickhouse` exporter maps spans to columns (MAPPING below);
+3. creates the table with the exporter's DDL (sql/otel_traces.sql), loads the catalogs
+   (sql/catalog.sql, sql/load_catalog.sql), runs every query in queries/ and checks each
+   answer against what this script knows it sent;
+4. writes report.html (one page, charts as inline SVG) from the query results.
+
+Prints one line per check and ends with `N passed, M failed`; exits non-zero on any
+failure. Run through verify.sh, which builds the binaries and installs chDB.
+
+    verify.py --werf PATH --wire PATH --out DIR
+"""
+import argparse
+import html
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# --- MAPPING: an OTLP span → an otel_traces row -----------------------------------------
+# As the contrib exporter does it (opentelemetry-collector-contrib,
+# exporter/clickhouseexporter/exporter_traces.go, internal/sql_templates/traces_insert.sql):
+#   Timestamp          ← span.startTimeUnixNano
+#   TraceId, SpanId    ← hex of the ids ("" when empty); ParentSpanId likewise
+#   TraceState         ← span.traceState
+#   SpanName           ← span.name
+#   SpanKind           ← traceutil.SpanKindStr(kind): "SPAN_KIND_INTERNAL", …
+#   ServiceName        ← resource attribute service.name
+#   ResourceAttributes ← resource attributes, every value as its string form (AsString)
+#   ScopeName/Version  ← the scope's name and version
+#   SpanAttributes     ← span attributes, every value as its string form: ints as
+#                        decimal text, strings as they are (eventData and attributes
+#                        stay JSON text)
+#   Duration           ← end − start in nanoseconds
+#   StatusCode         ← traceutil.StatusCodeStr(code): "STATUS_CODE_UNSET", …
+#   StatusMessage      ← status.message; Events.*, Links.* ← the span's events and links
+SPAN_KINDS = ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER",
+              "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"]
+STATUS_CODES = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"]
+
+
+def any_value_str(v):
+    """pcommon.Value.AsString for the kinds a span attribute can have."""
+    if "stringValue" in v:
+        return v["stringValue"]
+    if "intValue" in v:
+        return str(int(v["intValue"]))
+    if "boolValue" in v:
+        return "true" if v["boolValue"] else "false"
+    if "doubleValue" in v:
+        return json.dumps(v["doubleValue"])
+    return json.dumps(v)
+
+
+def attrs_map(attrs):
+    return {a["key"]: any_value_str(a.get("value", {})) for a in attrs or []}
+
+
+def nanos_to_ch(ns):
+    ns = int(ns)
+    dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%d %H:%M:%S") + f".{ns % 1_000_000_000:09d}"
+
+
+def rows_of(request):
+    rows = []
+    for rs in request.get("resourceSpans", []):
+        res = attrs_map(rs.get("resource", {}).get("attributes"))
+        for ss in rs.get("scopeSpans", []):
+            scope = ss.get("scope", {})
+            for s in ss.get("spans", []):
+                start, end = int(s.get("startTimeUnixNano", 0)), int(s.get("endTimeUnixNano", 0))
+                status = s.get("status", {})
+                rows.append({
+                    "Timestamp": nanos_to_ch(start),
+                    "TraceId": s.get("traceId", ""),
+                    "SpanId": s.get("spanId", ""),
+                    "ParentSpanId": s.get("parentSpanId", ""),
+                    "TraceState": s.get("traceState", ""),
+                    "SpanName": s.get("name", ""),
+                    "SpanKind": SPAN_KINDS[int(s.get("kind", 0))],
+                    "ServiceName": res.get("service.name", ""),
+                    "ResourceAttributes": res,
+                    "ScopeName": scope.get("name", ""),
+                    "ScopeVersion": scope.get("version", ""),
+                    "SpanAttributes": attrs_map(s.get("attributes")),
+                    "Duration": max(0, end - start),
+                    "StatusCode": STATUS_CODES[int(status.get("code", 0))],
+                    "StatusMessage": status.get("message", ""),
+                })
+    return rows
+
+
+# --- the loopback receiver -------------------------------------------------------------
+class Receiver(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    bodies = []
+    lock = threading.Lock()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        with Receiver.lock:
+            Receiver.bodies.append(json.loads(body))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+# --- the scripted mix -------------------------------------------------------------------
+class Run:
+    def __init__(self, app, args, env=None, cwd=None, home=None, version=None, code=0):
+        self.app, self.args, self.env = app, args, dict(env or {})
+        self.cwd, self.home, self.version, self.code = cwd, home, version, code
+
+
+def scenario(repos, homes):
+    """The command lines, with what each must do. repos: two git work trees."""
+    r = []
+    v = ["1.2.0", "1.2.1", "1.3.0"]
+    for i in range(4):
+        r.append(Run("werf", ["converge", "--repo", "registry/app"], version=v[i % 3], cwd=repos[i % 2]))
+    r.append(Run("werf", ["-vv", "converge", "--repo", "registry/app", "--set", "a=1", "--set", "b=2"],
+                 version="1.3.0", cwd=repos[0]))
+    r.append(Run("werf", ["converge"], env={"WERF_REPO": "registry/app", "WERF_ENV": "prod"},
+                 version="1.3.0", cwd=repos[1]))
+    r.append(Run("werf", ["converge", "--repo", "registry/app", "--dev"], env={"CI": "true", "GITLAB_CI": "true"},
+                 version="1.2.1"))
+    for _ in range(3):  # the registry was unreachable in 1.2.0: main maps it to 69
+        r.append(Run("werf", ["converge", "--repo", "unreachable.example/app"], version="1.2.0", code=69))
+    r.append(Run("werf", ["converge", "--repo", "registry/app", "--fail-with", "5"], version="1.3.0", code=5))
+    for i in range(3):
+        r.append(Run("werf", ["build", "img-a", "img-b"], version=v[i], cwd=repos[0]))
+    for i, ms in enumerate([0, 20, 40, 80, 160]):
+        r.append(Run("werf", ["--dir", "deploy", "helm", "get-release", "--namespace", "prod"],
+                     env={"BENCH_WORK_MS": str(ms)}, version=v[i % 3]))
+    r.append(Run("werf", ["kube-run", "--exit-code", "3"], version="1.2.1", code=3))
+    r.append(Run("werf", ["kube-run", "--exit-code", "0"], env={"GITHUB_ACTIONS": "true"}, version="1.3.0"))
+    # The werf-wire fixture sends an installation id: three installations (homes), one CI.
+    for i, home in enumerate(homes):
+        for _ in range(2):
+            r.append(Run("wire", ["converge", "--repo", "x"], home=home))
+    r.append(Run("wire", ["converge", "--repo", "x"], env={"CI": "true"}, home=homes[0]))
+    return r
+
+
+def run_all(runs, bins, url, scratch):
+    env_base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    for i, run in enumerate(runs):
+        home = run.home or os.path.join(scratch, f"home-{i}")
+        os.makedirs(home, exist_ok=True)
+        env = dict(env_base, HOME=home, XDG_CONFIG_HOME=os.path.join(home, "config"),
+                   XDG_CACHE_HOME=os.path.join(home, "cache"))
+        if run.app == "werf":
+            env.update(WERF_TELEMETRY="1", WERF_TELEMETRY_TRACE_URL=url)
+            if run.version:
+                env["WERF_DEMO_VERSION"] = run.version
+        else:
+            env.update(APP_TELEMETRY="1", APP_TELEMETRY_TRACE_URL=url,
+                       APP_TELEMETRY_PROTOCOL="http/json")
+        env.update(run.env)
+        p = subprocess.run([bins[run.app]] + run.args, env=env, cwd=run.cwd or scratch,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        run.status = p.returncode
+
+
+def git_repo(path, origin):
+    os.makedirs(path)
+    for args in (["init", "-q"], ["remote", "add", "origin", origin]):
+        subprocess.run(["git"] + args, cwd=path, check=True,
+                       env=dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null"))
+
+
+# --- ClickHouse (chDB) ------------------------------------------------------------------
+def ch_literal(s):
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def bind(sql, params):
+    for name, (kind, value) in params.items():
+        literal = ch_literal(value) if kind == "String" else str(int(value))
+        sql = sql.replace("{" + name + ":" + kind + "}", literal)
+    return sql
+
+
+class DB:
+    def __init__(self, path):
+        from chdb import session
+        self.s = session.Session(path)
+
+    def run(self, sql):
+        self.s.query(sql)
+
+    def rows(self, sql):
+        out = self.s.query(sql, "JSONEachRow")
+        text = out.bytes().decode() if hasattr(out, "bytes") else str(out)
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+# --- the checks ---------------------------------------------------------------------------
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok      {name}")
+        else:
+            self.failed += 1
+            print(f"FAILED  {name}: {detail}")
+
+
+def quantile_exact(values, q):
+    """ClickHouse's quantileExact: the element at index floor(q * n) of the sorted values."""
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--werf", required=True)
+    ap.add_argument("--wire", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    c = Checks()
+    scratch = tempfile.mkdtemp(prefix="cli-telemetry-backend-")
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
+        repos = [os.path.join(scratch, "repo-a"), os.path.join(scratch, "repo-b")]
+        git_repo(repos[0], "git@gitlab.example.com:team/app-a.git")
+        git_repo(repos[1], "https://github.com/team/app-b")
+        homes = [os.path.join(scratch, f"install-{i}") for i in range(3)]
+        runs = scenario(repos, homes)
+        run_all(runs, {"werf": a.werf, "wire": a.wire}, url, scratch)
+        server.shutdown()
+        for run in runs:
+            c.check(f"exit status of {run.app} {' '.join(run.args)}", run.status == run.code,
+                    f"{run.status} != {run.code}")
+
+        rows = [row for body in Receiver.bodies for row in rows_of(body)]
+        db = DB(os.path.join(scratch, "chdb"))
+        db.run(open(os.path.join(HERE, "sql", "otel_traces.sql")).read())
+        db.run(open(os.path.join(HERE, "sql", "catalog.sql")).read())
+        db.run("INSERT INTO otel_traces FORMAT JSONEachRow\n" + "\n".join(json.dumps(r) for r in rows))
+        catalog = subprocess.run([a.werf, "telemetry", "catalog"], capture_output=True, text=True,
+                                 env={"PATH": os.environ.get("PATH", "")}, check=True).stdout
+        load = open(os.path.join(HERE, "sql", "load_catalog.sql")).read()
+        for version in ["1.2.0", "1.3.0"]:
+            db.run(bind(load, {"catalog": ("String", catalog), "version": ("String", version)}))
+        n = db.rows("SELECT count() AS n FROM otel_traces")[0]["n"]
+        c.check("every span is a row", int(n) == len(rows) and len(rows) > 0, f"{n} vs {len(rows)}")
+
+        werf_runs = [r for r in runs if r.app == "werf"]
+        params = {"app": ("String", "werf"), "days": ("UInt32", 30)}
+        results = {}
+        for name in sorted(os.listdir(os.path.join(HERE, "queries"))):
+            if name.endswith(".sql"):
+                sql = open(os.path.join(HERE, "queries", name)).read()
+                p = dict(params, app=("String", "wire")) if name.startswith("09") else params
+                results[name] = db.rows(bind(sql, p))
+
+        # The facts the script knows, from the command lines it ran.
+        def path_of(args):
+            skip = {"--repo", "--set", "--dir", "--namespace", "--exit-code", "--fail-with", "--env"}
+            out, i = [], 0
+            while i < len(args):
+                if args[i] in skip:
+                    i += 2
+                    continue
+                if not args[i].startswith("-"):
+                    out.append(args[i])
+                i += 1
+            sub = {"converge": 1, "build": 1, "kube-run": 1, "helm": 2}
+            head = out[0]
+            return "werf " + " ".join(out[: sub[head]])
+
+        expected_runs = Counter(path_of(r.args) for r in werf_runs)
+        got_runs = {row["command"]: int(row["runs"]) for row in results["01_runs_per_command.sql"]}
+        c.check("runs per command", got_runs == dict(expected_runs), f"{got_runs} vs {dict(expected_runs)}")
+
+        usage = defaultdict(Counter)
+        for row in results["02_option_usage.sql"]:
+            usage[row["command"]][row["option"]] = (int(row["runs"]), int(row["from_cli"]), int(row["from_env"]))
+        conv = usage["werf converge"]
+        c.check("option usage: --repo from the command line", conv["repo"][1] == sum(
+            1 for r in werf_runs if path_of(r.args) == "werf converge" and "--repo" in r.args), str(conv["repo"]))
+        c.check("option usage: repo from WERF_REPO", conv["repo"][2] == 1, str(conv["repo"]))
+        c.check("option usage: env from WERF_ENV only", conv["env"] == (1, 0, 1), str(conv["env"]))
+        c.check("option usage: --set, --dev, --verbose", conv["set"][0] == 1 and conv["dev"][0] == 1
+                and conv["verbose"][0] == 1, str(dict(conv)))
+        c.check("option usage: global --dir under helm get-release",
+                usage["werf helm get-release"]["dir"] == (5, 5, 0), str(dict(usage["werf helm get-release"])))
+        c.check("option usage: positionals never listed", "images" not in usage["werf build"], str(dict(usage["werf build"])))
+
+        never = defaultdict(set)
+        for row in results["03_never_used_options.sql"]:
+            never[row["command"]].add(row["option"])
+        cat = json.loads(catalog)
+        for cmd in cat["commands"]:
+            if cmd["path"] in got_runs:
+                names = {o["name"] for o in cmd["options"]}
+                used = set(usage[cmd["path"]])
+                c.check(f"never-used options of {cmd['path']}", never[cmd["path"]] == names - used,
+                        f"{sorted(never[cmd['path']])} vs {sorted(names - used)}")
+        c.check("never-used: --parallel-tasks-limit of converge", "parallel-tasks-limit" in never["werf converge"])
+
+        never_cmds = {row["command"] for row in results["04_never_used_commands.sql"]}
+        leaves = {cmd["path"] for cmd in cat["commands"] if not cmd["hasSubcommands"]}
+        c.check("never-used commands", never_cmds == leaves - set(got_runs),
+                f"{sorted(never_cmds)} vs {sorted(leaves - set(got_runs))}")
+
+        fails = {row["command"]: (int(row["runs"]), int(row["failed"]), sorted(int(x) for x in row["exit_codes"]))
+                 for row in results["05_failures_by_command.sql"]}
+        exp_fail = defaultdict(lambda: [0, 0, set()])
+        for r in werf_runs:
+            e = exp_fail[path_of(r.args)]
+            e[0] += 1
+            e[1] += r.code != 0
+            e[2].add(r.code)
+        c.check("failures by command", fails == {k: (v[0], v[1], sorted(v[2])) for k, v in exp_fail.items()},
+                f"{fails}")
+
+        by_version = Counter()
+        for r in werf_runs:
+            by_version[(r.version, r.code)] += 1
+        got_bv = {(row["version"], int(row["exit_code"])): int(row["runs"]) for row in results["06_exit_codes_by_version.sql"]}
+        c.check("exit codes by version", got_bv == dict(by_version), f"{got_bv} vs {dict(by_version)}")
+
+        durations = defaultdict(list)
+        for row in rows:
+            at = row["SpanAttributes"]
+            if row["ServiceName"] == "werf" and at["eventType"] == "CommandExited":
+                durations[at["command"]].append(json.loads(at["eventData"])["durationMs"])
+        for row in results["07_duration_percentiles.sql"]:
+            d = durations[row["command"]]
+            ok = all(int(row[k]) == quantile_exact(d, q) for k, q in
+                     (("p50_ms", 0.5), ("p90_ms", 0.9), ("p99_ms", 0.99)))
+            c.check(f"duration percentiles of {row['command']}", ok, f"{row} vs {sorted(d)}")
+        helm = next(r for r in results["07_duration_percentiles.sql"] if r["command"] == "werf helm get-release")
+        c.check("helm get-release: p50 ≥ 40 ms and max ≥ 160 ms (the work it was given)",
+                int(helm["p50_ms"]) >= 40 and int(helm["max_ms"]) >= 160, str(helm))
+
+        plat = results["08_versions_and_platforms.sql"]
+        ci_rows = [p for p in plat if p["ci"] in (True, 1, "true")]
+        c.check("CI processes and their systems", sum(int(p["processes"]) for p in ci_rows) == 2
+                and {p["ci_name"] for p in ci_rows} == {"gitlab", "github-actions"}, str(ci_rows))
+        c.check("processes per version", sum(int(p["processes"]) for p in plat) == len(werf_runs), str(plat))
+
+        inst = results["09_installations_and_projects.sql"]
+        c.check("installations: three, none in CI", len(inst) == 1 and int(inst[0]["installations"]) == 3,
+                str(inst))
+        projects = db.rows(bind("""SELECT uniqExactIf(SpanAttributes['projectID'], SpanAttributes['projectID'] != '') AS p
+                                   FROM otel_traces WHERE ServiceName = {app:String}""", params))
+        c.check("projects: the two repositories", int(projects[0]["p"]) == 2, str(projects))
+
+        report(a.out, results, cat, durations)
+        c.check("report written", os.path.getsize(os.path.join(a.out, "report.html")) > 1000)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"{c.passed} passed, {c.failed} failed")
+    return 1 if c.failed else 0
+
+
+# --- the report ---------------------------------------------------------------------------
+COLORS = ["#2563eb", "#16a34a", "#ea580c", "#9333ea", "#dc2626", "#0891b2", "#ca8a04"]
+
+
+def bars(items, width=520, unit="", color="#2563eb", highlight=None):
+    """Horizontal bar chart, inline SVG. items: [(label, value)]."""
+    if not items:
+        return "<p class=none>none</p>"
+    h = 24 * len(items) + 8
+    top = max(v for _, v in items) or 1
+    out = [f'<svg width="{width + 260}" height="{h}" role="img">']
+    for i, (label, value) in enumerate(items):
+        y = 4 + 24 * i
+        w = int(width * value / top)
+        fill = (highlight or {}).get(label, color)
+        out.append(f'<text x="250" y="{y + 15}" text-anchor="end">{html.escape(str(label))}</text>')
+        out.append(f'<rect x="256" y="{y}" width="{max(w, 2)}" height="18" rx="3" fill="{fill}"/>')
+        out.append(f'<text x="{262 + max(w, 2)}" y="{y + 15}">{value}{unit}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def stacked(versions, codes, counts, width=520):
+    h = 30 * len(versions) + 30
+    top = max(sum(counts.get((v, k), 0) for k in codes) for v in versions) or 1
+    out = [f'<svg width="{width + 260}" height="{h}" role="img">']
+    for i, v in enumerate(versions):
+        y, x = 4 + 30 * i, 256
+        out.append(f'<text x="250" y="{y + 17}" text-anchor="end">{html.escape(v)}</text>')
+        for j, k in enumerate(codes):
+            n = counts.get((v, k), 0)
+            w = int(width * n / top)
+            if n:
+                out.append(f'<rect x="{x}" y="{y}" width="{w}" height="22" fill="{COLORS[j % len(COLORS)]}"><title>exit {k}: {n}</title></rect>')
+                if w > 18:
+                    out.append(f'<text x="{x + 4}" y="{y + 16}" fill="white">{n}</text>')
+            x += w
+    legend_y = 30 * len(versions) + 20
+    for j, k in enumerate(codes):
+        out.append(f'<rect x="{256 + 90 * j}" y="{legend_y - 11}" width="12" height="12" fill="{COLORS[j % len(COLORS)]}"/>')
+        out.append(f'<text x="{272 + 90 * j}" y="{legend_y}">exit {k}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def report(out_dir, results, catalog, durations):
+    runs = [(r["command"], int(r["runs"])) for r in results["01_runs_per_command.sql"]]
+    never = defaultdict(list)
+    for r in results["03_never_used_options.sql"]:
+        never[r["command"]].append(r["option"])
+    option_sections = []
+    usage = defaultdict(list)
+    for r in results["02_option_usage.sql"]:
+        usage[r["command"]].append((r["option"], int(r["runs"])))
+    for cmd, _ in runs:
+        items = usage[cmd] + [(o, 0) for o in never[cmd]]
+        hl = {o: "#d1d5db" for o in never[cmd]}
+        note = (f'<p class=never>never used: {", ".join("--" + o for o in never[cmd])}</p>'
+                if never[cmd] else "")
+        option_sections.append(f"<h3>{html.escape(cmd)}</h3>{bars(items, 300, highlight=hl)}{note}")
+    bv = {(r["version"], int(r["exit_code"])): int(r["runs"]) for r in results["06_exit_codes_by_version.sql"]}
+    versions = sorted({v for v, _ in bv})
+    codes = sorted({k for _, k in bv})
+    dur_rows = "".join(
+        f"<tr><td>{html.escape(r['command'])}</td><td>{r['runs']}</td><td>{r['p50_ms']}</td>"
+        f"<td>{r['p90_ms']}</td><td>{r['p99_ms']}</td><td>{r['max_ms']}</td></tr>"
+        for r in results["07_duration_percentiles.sql"])
+    p90 = [(r["command"], int(r["p90_ms"])) for r in results["07_duration_percentiles.sql"]]
+    fails = "".join(
+        f"<tr><td>{html.escape(r['command'])}</td><td>{r['runs']}</td><td>{r['failed']}</td>"
+        f"<td>{float(r['failure_rate']) * 100:.0f}%</td><td>{', '.join(str(x) for x in r['exit_codes'])}</td></tr>"
+        for r in results["05_failures_by_command.sql"])
+    never_cmds = ", ".join(html.escape(r["command"]) for r in results["04_never_used_commands.sql"]) or "none"
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>werf usage report</title>
+<style>
+body {{ font: 14px/1.45 system-ui, sans-serif; margin: 28px 40px; color: #111827; max-width: 1180px; }}
+h1 {{ font-size: 24px; margin: 0 0 4px; }} h2 {{ font-size: 17px; margin: 26px 0 8px; border-bottom: 1px solid #e5e7eb; }}
+h3 {{ font-size: 14px; margin: 10px 0 2px; }} .sub {{ color: #6b7280; }} svg text {{ font-size: 12px; fill: #111827; }}
+table {{ border-collapse: collapse; }} td, th {{ padding: 3px 12px; border-bottom: 1px solid #f3f4f6; text-align: right; }}
+td:first-child, th:first-child {{ text-align: left; }} .never {{ color: #9ca3af; margin: 0 0 6px 256px; }}
+.grid {{ display: grid; grid-template-columns: 1fr 1fr; gap: 0 30px; }}
+</style></head><body>
+<h1>werf — usage report</h1>
+<div class=sub>last 30 days · from <code>otel_traces</code> (collector → ClickHouse) and the command catalog ·
+queries in examples/backend/queries/</div>
+<h2>Runs per command</h2>{bars(runs, unit="")}
+<h2>Options per command <span class=sub>(grey: in the catalog, never used)</span></h2>
+<div class=grid>{''.join(option_sections)}</div>
+<p class=sub>Commands never run: {never_cmds}</p>
+<h2>Exit codes by version</h2>{stacked(versions, codes, bv)}
+<div class=grid><div><h2>Failures by command</h2><table><tr><th>command</th><th>runs</th><th>failed</th><th>rate</th><th>exit codes</th></tr>{fails}</table></div>
+<div><h2>Duration (ms)</h2><table><tr><th>command</th><th>runs</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>{dur_rows}</table>
+{bars(p90, 260, unit=" ms", color="#ea580c")}</div></div>
+</body></html>"""
+    with open(os.path.join(out_dir, "report.html"), "w") as f:
+        f.write(page)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
