@@ -387,20 +387,21 @@ def main():
 COLORS = ["#2563eb", "#16a34a", "#ea580c", "#9333ea", "#dc2626", "#0891b2", "#ca8a04"]
 
 
-def bars(items, width=520, unit="", color="#2563eb", highlight=None):
+def bars(items, width=520, unit="", color="#2563eb", highlight=None, label_width=250):
     """Horizontal bar chart, inline SVG. items: [(label, value)]."""
     if not items:
         return "<p class=none>none</p>"
     h = 24 * len(items) + 8
     top = max(v for _, v in items) or 1
-    out = [f'<svg width="{width + 260}" height="{h}" role="img">']
+    x0 = label_width + 6
+    out = [f'<svg width="{x0 + width + 70}" height="{h}" role="img">']
     for i, (label, value) in enumerate(items):
         y = 4 + 24 * i
-        w = int(width * value / top)
+        w = max(int(width * value / top), 2)
         fill = (highlight or {}).get(label, color)
-        out.append(f'<text x="250" y="{y + 15}" text-anchor="end">{html.escape(str(label))}</text>')
-        out.append(f'<rect x="256" y="{y}" width="{max(w, 2)}" height="18" rx="3" fill="{fill}"/>')
-        out.append(f'<text x="{262 + max(w, 2)}" y="{y + 15}">{value}{unit}</text>')
+        out.append(f'<text x="{label_width}" y="{y + 15}" text-anchor="end">{html.escape(str(label))}</text>')
+        out.append(f'<rect x="{x0}" y="{y}" width="{w}" height="18" rx="3" fill="{fill}"/>')
+        out.append(f'<text x="{x0 + w + 6}" y="{y + 15}">{value}{unit}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -442,7 +443,8 @@ def report(out_dir, results, catalog, durations):
         hl = {o: "#d1d5db" for o in never[cmd]}
         note = (f'<p class=never>never used: {", ".join("--" + o for o in never[cmd])}</p>'
                 if never[cmd] else "")
-        option_sections.append(f"<h3>{html.escape(cmd)}</h3>{bars(items, 300, highlight=hl)}{note}")
+        option_sections.append(
+            f"<div><h3>{html.escape(cmd)}</h3>{bars(items, 260, highlight=hl, label_width=150)}{note}</div>")
     bv = {(r["version"], int(r["exit_code"])): int(r["runs"]) for r in results["06_exit_codes_by_version.sql"]}
     versions = sorted({v for v, _ in bv})
     codes = sorted({k for _, k in bv})
@@ -462,7 +464,7 @@ body {{ font: 14px/1.45 system-ui, sans-serif; margin: 28px 40px; color: #111827
 h1 {{ font-size: 24px; margin: 0 0 4px; }} h2 {{ font-size: 17px; margin: 26px 0 8px; border-bottom: 1px solid #e5e7eb; }}
 h3 {{ font-size: 14px; margin: 10px 0 2px; }} .sub {{ color: #6b7280; }} svg text {{ font-size: 12px; fill: #111827; }}
 table {{ border-collapse: collapse; }} td, th {{ padding: 3px 12px; border-bottom: 1px solid #f3f4f6; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }} .never {{ color: #9ca3af; margin: 0 0 6px 256px; }}
+td:first-child, th:first-child {{ text-align: left; }} .never {{ color: #9ca3af; margin: 0 0 6px 156px; }}
 .grid {{ display: grid; grid-template-columns: 1fr 1fr; gap: 0 30px; }}
 </style></head><body>
 <h1>werf — usage report</h1>
@@ -475,7 +477,7 @@ queries in examples/backend/queries/</div>
 <h2>Exit codes by version</h2>{stacked(versions, codes, bv)}
 <div class=grid><div><h2>Failures by command</h2><table><tr><th>command</th><th>runs</th><th>failed</th><th>rate</th><th>exit codes</th></tr>{fails}</table></div>
 <div><h2>Duration (ms)</h2><table><tr><th>command</th><th>runs</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>{dur_rows}</table>
-{bars(p90, 260, unit=" ms", color="#ea580c")}</div></div>
+<h3>p90 (ms)</h3>{bars(p90, 220, unit=" ms", color="#ea580c", label_width=150)}</div></div>
 </body></html>"""
     with open(os.path.join(out_dir, "report.html"), "w") as f:
         f.write(page)

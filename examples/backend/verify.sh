@@ -51,7 +51,7 @@ status=0
 if [ -f "$OUT/report.html" ]; then
   echo "== screenshot of the report (headless Chromium)" >&2
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \
-    --window-size=1280,1900 --screenshot="$HERE/report.png" "file://$OUT/report.html" >/dev/null 2>&1 || true
+    --window-size=1280,1560 --screenshot="$HERE/report.png" "file://$OUT/report.html" >/dev/null 2>&1 || true
   cp "$OUT/report.html" "$HERE/report.html"
   [ -s "$HERE/report.png" ] && echo "report: $HERE/report.html, screenshot: $HERE/report.png" >&2
 fi
