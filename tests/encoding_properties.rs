@@ -17,15 +17,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 fn cases(n: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(n);
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
+    common::proptest_cases(n)
 }
 
 fn text() -> impl Strategy<Value = String> {

@@ -14,6 +14,8 @@
 //! Failing cases are printed, minimized, and not persisted to files.
 #![cfg(feature = "telemetry")]
 
+mod common;
+
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStringExt;
 
@@ -27,15 +29,7 @@ const FIXTURES: &str = include_str!("../telemetry-runtime/fixtures/project-id.ts
 
 /// `n` cases, or `PROPTEST_CASES` when set (for a longer run, see FUZZING.md).
 fn cases(n: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(n);
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
+    common::proptest_cases(n)
 }
 
 /// Every invariant of a normalized URL that holds for any input whatsoever.

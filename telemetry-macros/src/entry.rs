@@ -6,13 +6,12 @@
 //! returns the `ExitCode`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
-use syn::{Ident, ReturnType};
+use quote::quote;
+use syn::Ident;
 
 use crate::ast::Func;
 use crate::attr::Args;
-use crate::expand::contains_impl_trait;
+use crate::expand::ret_type_annotation;
 
 pub(crate) fn check(args: &Args, func: &Func) -> syn::Result<()> {
     if let Some(name) = &args.name {
@@ -62,11 +61,7 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
     let krate = &args.krate;
     let guard = Ident::new("guard", Span::mixed_site());
     let ret = Ident::new("ret", Span::mixed_site());
-    let ret_ty = match &sig.output {
-        ReturnType::Type(_, ty) if contains_impl_trait(ty) => quote!(),
-        ReturnType::Type(_, ty) => quote_spanned!(ty.span()=> : #ty),
-        ReturnType::Default => quote!(: ()),
-    };
+    let ret_ty = ret_type_annotation(&sig);
     let run = if sig.asyncness.is_some() {
         quote!(async move #block.await)
     } else {

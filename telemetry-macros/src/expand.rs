@@ -63,11 +63,7 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
         }
         None => quote!(#krate::__private::CommandGuard::start(#name)),
     };
-    let ret_ty = match &sig.output {
-        ReturnType::Type(_, ty) if contains_impl_trait(ty) => quote!(),
-        ReturnType::Type(_, ty) => quote_spanned!(ty.span()=> : #ty),
-        ReturnType::Default => quote!(: ()),
-    };
+    let ret_ty = ret_type_annotation(&sig);
     let exit_code = quote! {
         || {
             use #krate::__private::{
@@ -109,6 +105,16 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
     quote!(#(#attrs)* #vis #sig { #body })
 }
 
+/// `: T` for the local holding the body's value, spanned at the user's return type so
+/// that a mismatch points there; nothing for `impl Trait` (inference keeps the type).
+pub(crate) fn ret_type_annotation(sig: &syn::Signature) -> TokenStream {
+    match &sig.output {
+        ReturnType::Type(_, ty) if contains_impl_trait(ty) => quote!(),
+        ReturnType::Type(_, ty) => quote_spanned!(ty.span()=> : #ty),
+        ReturnType::Default => quote!(: ()),
+    }
+}
+
 /// A parameter `name: &ArgMatches` (or `&clap::ArgMatches`), used without being named.
 fn matches_param(sig: &syn::Signature) -> Option<Ident> {
     sig.inputs.iter().find_map(|arg| {
@@ -129,7 +135,7 @@ fn matches_param(sig: &syn::Signature) -> Option<Ident> {
     })
 }
 
-pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
+fn contains_impl_trait(ty: &Type) -> bool {
     struct Finder(bool);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
         fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {

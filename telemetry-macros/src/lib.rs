@@ -24,18 +24,7 @@ mod valid;
 /// See the `cli-telemetry` crate for examples.
 #[proc_macro_attribute]
 pub fn instrument_command(args: TokenStream, item: TokenStream) -> TokenStream {
-    let args = match attr::parse(args.into()) {
-        Ok(args) => args,
-        Err(err) => return with_item(err, item),
-    };
-    let func = match ast::parse(item.clone().into()) {
-        Ok(func) => func,
-        Err(err) => return with_item(err, item),
-    };
-    if let Err(err) = valid::check(&args, &func) {
-        return with_item(err, item);
-    }
-    expand::instrument(&args, func).into()
+    translate(args, item, valid::check, expand::instrument)
 }
 
 /// Put on `fn main` (sync, or `async fn main` with `#[tokio::main]` in either order):
@@ -50,6 +39,16 @@ pub fn instrument_command(args: TokenStream, item: TokenStream) -> TokenStream {
 /// See the `cli-telemetry` crate for examples.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    translate(args, item, entry::check, entry::expand)
+}
+
+/// Parse → validate → expand; any error comes with the item unchanged.
+fn translate(
+    args: TokenStream,
+    item: TokenStream,
+    check: fn(&attr::Args, &ast::Func) -> syn::Result<()>,
+    expand: fn(&attr::Args, ast::Func) -> proc_macro2::TokenStream,
+) -> TokenStream {
     let args = match attr::parse(args.into()) {
         Ok(args) => args,
         Err(err) => return with_item(err, item),
@@ -58,10 +57,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => func,
         Err(err) => return with_item(err, item),
     };
-    if let Err(err) = entry::check(&args, &func) {
+    if let Err(err) = check(&args, &func) {
         return with_item(err, item);
     }
-    entry::expand(&args, func).into()
+    expand(&args, func).into()
 }
 
 /// The error, plus the item unchanged so that the user sees only this one error.

@@ -384,3 +384,17 @@ pub fn git(dir: &Path, args: &[&str]) {
 pub fn read_log(path: &Path) -> cli_telemetry::testing::Log {
     cli_telemetry::testing::read_log(path).unwrap_or_default()
 }
+
+/// Property-test settings: `n` cases, or `PROPTEST_CASES` when set (for a longer run, see
+/// FUZZING.md); failing cases are printed, not persisted.
+pub fn proptest_cases(n: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
