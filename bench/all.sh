@@ -8,4 +8,5 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$HERE/network.sh"
 "$HERE/footprint.sh"
 "$HERE/footprint-cli.sh"
-echo "results: $HERE/results/{micro,e2e,network,footprint,footprint-cli}.md" >&2
+"$HERE/deadline.sh"
+echo "results: $HERE/results/{micro,e2e,network,footprint,footprint-cli,deadline}.md" >&2

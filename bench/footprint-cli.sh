@@ -27,20 +27,14 @@ cargo fetch --quiet --manifest-path "$WORK/fetch/Cargo.toml" 2>/dev/null || true
 REG=$(dirname "$(find "$HOME/.cargo/registry/src" -maxdepth 2 -type d -name 'zoxide-0.10.0' | head -1)")
 [ -d "$REG/zoxide-0.10.0" ] && [ -d "$REG/pastel-0.12.0" ] || { echo "sources not found" >&2; exit 1; }
 
-dep="cli-telemetry = { path = \"$ROOT\" }"
 for cli in zoxide-0.10.0 pastel-0.12.0; do
   cp -r "$REG/$cli" "$WORK/$cli-pristine"
   cp -r "$REG/$cli" "$WORK/$cli-instrumented"
   # Own workspaces (the work directory lies inside this repository's).
   printf '\n[workspace]\n' >>"$WORK/$cli-pristine/Cargo.toml"
   printf '\n[workspace]\n' >>"$WORK/$cli-instrumented/Cargo.toml"
-  python3 - "$WORK/$cli-instrumented/Cargo.toml" "$dep" <<'PY'
-import sys
-p, dep = sys.argv[1], sys.argv[2]
-s = open(p).read()
-s = s.replace("[dependencies]\n", "[dependencies]\n" + dep + "\n", 1)
-open(p, "w").write(s)
-PY
+  # crates.io manifests are normalized (`[dependencies.x]` tables): add one more.
+  printf '\n[dependencies.cli-telemetry]\npath = "%s"\n' "$ROOT" >>"$WORK/$cli-instrumented/Cargo.toml"
 done
 
 # zoxide: `impl Run for X` handlers (annotate each `run`), anyhow errors mapped in main.

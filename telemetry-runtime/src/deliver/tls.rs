@@ -4,8 +4,8 @@
 //! `SSL_CERT_FILE` / `SSL_CERT_DIR` *instead of* the system's store when either is set, as
 //! OpenSSL and curl do: that is how people point tools at a private or inspecting CA.
 //! Only when that yields no certificate at all (a `scratch` or distroless container without
-//! a CA bundle) are the compiled-in Mozilla roots (`webpki-roots`) used, so that a public
-//! endpoint still works there. Loaded once, on the first https request, on a sender
+//! a CA bundle) are the compiled-in Mozilla roots used — with the `webpki-roots` cargo
+//! feature (off by default: ~250 KB for a case `SSL_CERT_FILE` also solves). Loaded once, on the first https request, on a sender
 //! thread: never on the handler's thread, never for an http:// endpoint.
 
 use std::sync::Arc;
@@ -19,8 +19,12 @@ pub(crate) fn client_config() -> Result<Arc<ClientConfig>, &'static str> {
     for cert in native.certs {
         let _ = roots.add(cert);
     }
+    #[cfg(feature = "webpki-roots")]
     if roots.is_empty() {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    if roots.is_empty() {
+        return Err("no trusted CA certificates found (set SSL_CERT_FILE)");
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
