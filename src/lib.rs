@@ -209,8 +209,11 @@
 //! # Cargo features
 //!
 //! - `telemetry` (default): without it `#[instrument_command]` and `#[cli_telemetry::main]`
-//!   expand to the unchanged function and no network code (rustls, sha2, uuid, url) is
+//!   expand to the unchanged function and no network code (rustls, sha2, uuid) is
 //!   built — for distribution packagers who want telemetry gone at compile time.
+//! - `webpki-roots` (off): compiled-in Mozilla roots for https on systems without any CA
+//!   certificate (a `scratch` container); elsewhere the system's store and
+//!   `SSL_CERT_FILE` / `SSL_CERT_DIR` are used.
 #![warn(missing_docs)]
 
 pub use cli_telemetry_macros::instrument_command;
