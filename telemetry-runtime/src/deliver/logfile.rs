@@ -13,6 +13,9 @@ use serde_json::{Map, Value};
 
 use crate::event::unix_millis;
 
+/// How long the deadline path waits for another writer of the log file.
+const NOWAIT_LIMIT: std::time::Duration = std::time::Duration::from_millis(3);
+
 pub(crate) struct LogFile {
     path: PathBuf,
     /// `None`: not opened yet; `Some(None)`: opening failed, don't try again.
@@ -33,13 +36,23 @@ impl LogFile {
         Self::write_locked(&self.path, guard, value);
     }
 
-    /// Like [`LogFile::write`], but gives up instead of waiting for the lock: for the
-    /// handler's thread at the deadline, which must never block on a stuck writer.
+    /// Like [`LogFile::write`], but waits for another writer at most [`NOWAIT_LIMIT`] and
+    /// then gives up: for the handler's thread at the deadline, which must never block on a
+    /// stuck writer. A line being written by the sender thread takes microseconds, so the
+    /// line is written unless the file itself is stuck.
     pub(crate) fn try_write<T: Serialize + ?Sized>(&self, value: &T) {
-        match self.file.try_lock() {
-            Ok(guard) => Self::write_locked(&self.path, guard, value),
-            Err(TryLockError::Poisoned(p)) => Self::write_locked(&self.path, p.into_inner(), value),
-            Err(TryLockError::WouldBlock) => {}
+        let give_up = std::time::Instant::now() + NOWAIT_LIMIT;
+        loop {
+            match self.file.try_lock() {
+                Ok(guard) => return Self::write_locked(&self.path, guard, value),
+                Err(TryLockError::Poisoned(p)) => {
+                    return Self::write_locked(&self.path, p.into_inner(), value)
+                }
+                Err(TryLockError::WouldBlock) if std::time::Instant::now() < give_up => {
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                }
+                Err(TryLockError::WouldBlock) => return,
+            }
         }
     }
 
