@@ -6,6 +6,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, TryLockError};
 
 use serde::Serialize;
@@ -20,6 +21,8 @@ pub(crate) struct LogFile {
     path: PathBuf,
     /// `None`: not opened yet; `Some(None)`: opening failed, don't try again.
     file: Mutex<Option<Option<File>>>,
+    /// A deadline-path write gave up waiting once: the file is stuck, never wait again.
+    stuck: AtomicBool,
 }
 
 impl LogFile {
@@ -27,6 +30,7 @@ impl LogFile {
         LogFile {
             path,
             file: Mutex::new(None),
+            stuck: AtomicBool::new(false),
         }
     }
 
@@ -40,8 +44,15 @@ impl LogFile {
     /// then gives up: for the handler's thread at the deadline, which must never block on a
     /// stuck writer. A line being written by the sender thread takes microseconds, so the
     /// line is written unless the file itself is stuck.
+    /// Once it has given up, it never waits again: a stuck file costs the process at most
+    /// one [`NOWAIT_LIMIT`] past the deadline, however many lines are left.
     pub(crate) fn try_write<T: Serialize + ?Sized>(&self, value: &T) {
-        let give_up = std::time::Instant::now() + NOWAIT_LIMIT;
+        let limit = if self.stuck.load(Ordering::Relaxed) {
+            std::time::Duration::ZERO
+        } else {
+            NOWAIT_LIMIT
+        };
+        let give_up = std::time::Instant::now() + limit;
         loop {
             match self.file.try_lock() {
                 Ok(guard) => return Self::write_locked(&self.path, guard, value),
@@ -51,7 +62,10 @@ impl LogFile {
                 Err(TryLockError::WouldBlock) if std::time::Instant::now() < give_up => {
                     std::thread::sleep(std::time::Duration::from_micros(50));
                 }
-                Err(TryLockError::WouldBlock) => return,
+                Err(TryLockError::WouldBlock) => {
+                    self.stuck.store(true, Ordering::Relaxed);
+                    return;
+                }
             }
         }
     }
@@ -150,6 +164,26 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[test]
+    fn the_deadline_path_waits_for_a_stuck_writer_once_at_most() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.log");
+        let log = LogFile::new(path.clone());
+        let held = log.file.lock().unwrap(); // another writer, stuck
+        assert!(!log.stuck.load(Ordering::Relaxed));
+        log.try_write(&1); // waits NOWAIT_LIMIT, gives up
+        assert!(
+            log.stuck.load(Ordering::Relaxed),
+            "marked stuck: later lines never wait"
+        );
+        for _ in 0..50 {
+            log.try_write(&1); // no wait at all: the limit is zero now
+        }
+        drop(held);
+        log.try_write(&2);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "2\n");
     }
 
     #[test]
