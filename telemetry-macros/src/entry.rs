@@ -55,9 +55,6 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
         mut sig,
         block,
     } = func;
-    if !cfg!(feature = "telemetry") {
-        return quote!(#(#attrs)* #vis #sig #block);
-    }
     let krate = &args.krate;
     let guard = Ident::new("guard", Span::mixed_site());
     let ret = Ident::new("ret", Span::mixed_site());

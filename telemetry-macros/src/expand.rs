@@ -1,5 +1,6 @@
-//! Code generation. A sync body runs as a closure handed to `__private::call` so that
-//! `return` and `?` inside it are observed; an async body as `async move body`, polled
+//! Code generation (only with the `telemetry` feature: see `translate` in lib.rs). A sync
+//! body runs as a closure handed to `__private::call` so that `return` and `?` inside it
+//! are observed; an async body as `async move body`, polled
 //! through the runtime's `Instrumented` so that the running command follows the task
 //! across threads. Generated locals use mixed-site hygiene: user code can neither see nor
 //! clash with them.
@@ -27,9 +28,6 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
         sig,
         block,
     } = func;
-    if !cfg!(feature = "telemetry") {
-        return quote!(#(#attrs)* #vis #sig #block);
-    }
     let krate = &args.krate;
     let guard = Ident::new("guard", Span::mixed_site());
     let ret = Ident::new("ret", Span::mixed_site());
