@@ -260,3 +260,77 @@ fn nothing_reaches_the_apps_logger_or_subscriber() {
         .count();
     assert_eq!(failed, 2);
 }
+
+/// The phrase of an event held back because the app would log the transport.
+const HELD_BACK: &str =
+    "held back: the application logs the transport's crates at debug level (kept for a later run)";
+
+/// Over https (where rustls runs: this build's rustls has its `logging` feature, as many
+/// apps' has) and over either transport, the app's logger and subscriber get nothing of
+/// ours. At the most verbose level the request is held back (its events spooled), and a
+/// later run at info level sends them; at info level the request is made.
+#[test]
+fn at_any_level_over_either_transport_the_app_hears_nothing() {
+    use common::tls::{Leaf, TestCa};
+    let ca = TestCa::new();
+    for (transport, bin) in common::transports("cliff_like") {
+        let receiver = Receiver::start_tls(Mode::Status(200), ca.server_config(Leaf::Good));
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("t.log");
+        // The runs with telemetry on share a home (and so the spool); the ones with it off
+        // have their own (switching off deletes the spool).
+        let home = std::sync::Arc::new(tempfile::tempdir().unwrap());
+        let run = |level: &str| {
+            let with = |r: Run| {
+                r.env("SSL_CERT_FILE", ca.pem_file())
+                    .env("CLIFF_LOG_LEVEL", level)
+                    .env("APP_TELEMETRY_TIMEOUT_MS", "3000")
+            };
+            let on = with(example(&bin, &["--bump"]).home(Some(&home)))
+                .app_telemetry(&receiver.url(), &log)
+                .run();
+            let off = with(example(&bin, &["--bump"]))
+                .env("APP_TELEMETRY", "0")
+                .run();
+            on.assert_same_as(&off, &format!("{transport} {level}"));
+            on
+        };
+        // Trace: held back and spooled; only the app's own two records.
+        let verbose = run("trace");
+        assert_eq!(
+            records(&verbose),
+            [
+                "log DEBUG cliff_like: generating the changelog",
+                "tracing event TRACE cliff_like"
+            ],
+            "{transport}"
+        );
+        let logged = read_log(&log);
+        let held: Vec<_> = logged
+            .diagnostics
+            .iter()
+            .filter(|d| d.get("error").and_then(|e| e.as_str()) == Some(HELD_BACK))
+            .collect();
+        assert_eq!(held.len(), 2, "{transport}: {:?}", logged.diagnostics);
+        assert!(held.iter().all(|d| d["spooled"] == true), "{held:?}");
+        assert!(receiver.requests().is_empty(), "{transport}");
+        // Info, same home: this run's events and the two spooled ones are sent; the
+        // logger keeps nothing (the app's own records are below info).
+        let quiet = run("info");
+        assert_eq!(records(&quiet), Vec::<String>::new(), "{transport}");
+        let logged = read_log(&log);
+        assert_eq!(
+            logged.diagnostics_containing("event delivered").len(),
+            2,
+            "{transport}: {:?}",
+            logged.diagnostics
+        );
+        assert_eq!(
+            logged
+                .diagnostics_containing("event sent from the spool")
+                .len(),
+            2,
+            "{transport}"
+        );
+    }
+}

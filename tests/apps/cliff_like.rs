@@ -3,8 +3,10 @@
 //! subscriber at trace level that keeps every event and span. At exit it prints what they
 //! got to stderr, so a black-box test comparing stderr with telemetry on and off sees any
 //! record that cli-telemetry or its transport would add (SPEC R-1). The app logs one
-//! record of each kind itself, which proves the recorders work. Tests:
-//! tests/real_shapes.rs.
+//! record of each kind itself, which proves the recorders work. `CLIFF_LOG_LEVEL=info`
+//! makes both keep info and above only (the level most tools run at), so that the app's own
+//! two records are dropped. Tests: tests/real_shapes.rs (also built with the `reqwest`
+//! transport, tests/fixtures/reqwest-app).
 
 use std::sync::Mutex;
 
@@ -42,14 +44,22 @@ fn keep(line: String) {
     RECORDS.lock().unwrap_or_else(|p| p.into_inner()).push(line);
 }
 
-/// Keeps every `log` record, at every level.
+/// Info only (`CLIFF_LOG_LEVEL=info`), else everything.
+fn info_only() -> bool {
+    std::env::var("CLIFF_LOG_LEVEL").is_ok_and(|v| v == "info")
+}
+
+/// Keeps every `log` record its level lets through.
 struct Recorder;
 
 impl log::Log for Recorder {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        !info_only() || metadata.level() <= log::Level::Info
     }
     fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
         keep(format!(
             "log {} {}: {}",
             record.level(),
@@ -60,15 +70,19 @@ impl log::Log for Recorder {
     fn flush(&self) {}
 }
 
-/// Keeps every `tracing` event and span, at trace level.
+/// Keeps every `tracing` event and span its level lets through.
 struct Subscriber;
 
 impl tracing::Subscriber for Subscriber {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        !info_only() || *metadata.level() <= tracing::Level::INFO
     }
     fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::TRACE)
+        Some(if info_only() {
+            tracing::level_filters::LevelFilter::INFO
+        } else {
+            tracing::level_filters::LevelFilter::TRACE
+        })
     }
     fn new_span(&self, attrs: &tracing::span::Attributes<'_>) -> tracing::span::Id {
         let m = attrs.metadata();
@@ -99,7 +113,11 @@ fn generate(cli: &Cli) -> Result<(), String> {
 
 fn main() {
     log::set_logger(&Recorder).expect("logger");
-    log::set_max_level(log::LevelFilter::Trace);
+    log::set_max_level(if info_only() {
+        log::LevelFilter::Info
+    } else {
+        log::LevelFilter::Trace
+    });
     tracing::subscriber::set_global_default(Subscriber).expect("subscriber");
     Telemetry::builder("cliff")
         .env_prefix("APP")

@@ -40,6 +40,48 @@ pub fn example_bin(name: &str) -> PathBuf {
     bin
 }
 
+/// Path of a binary of `tests/fixtures/reqwest-app`: the same sources (the mini-werf, the
+/// git-cliff-shaped fixture) built as an application with reqwest builds them, with
+/// cli-telemetry's `reqwest` transport only. Built once per test binary, in a target
+/// directory of its own beside this build's.
+pub fn reqwest_app_bin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test exe");
+        let target = exe
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent)
+            .expect("target/");
+        let target = target.join("reqwest-app");
+        let manifest =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reqwest-app/Cargo.toml");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--bins", "--manifest-path"])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .expect("cargo build (reqwest-app)");
+        assert!(
+            status.success(),
+            "building tests/fixtures/reqwest-app failed"
+        );
+        target.join("debug")
+    });
+    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} missing", bin.display());
+    bin
+}
+
+/// The builds a delivery test runs against, named by transport: the default build (the
+/// built-in transport) and the reqwest application's (the `reqwest` transport).
+pub fn transports(name: &str) -> [(&'static str, PathBuf); 2] {
+    [
+        ("builtin-http", example_bin(name)),
+        ("reqwest", reqwest_app_bin(name)),
+    ]
+}
+
 pub fn werf_bin() -> PathBuf {
     example_bin("werf")
 }

@@ -221,9 +221,66 @@ fn valid_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
 }
 
+/// The request headers: `headers`, plus `Authorization: Basic …` from the URL's
+/// credentials unless `headers` has an `Authorization` of its own.
+pub(crate) fn with_url_credentials(
+    endpoint: &HttpUrl,
+    mut headers: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let has_auth = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+    if let (Some((user, pass)), false) = (&endpoint.credentials, has_auth) {
+        headers.push(("Authorization".into(), basic_auth(user, pass)));
+    }
+    headers
+}
+
+/// `Basic base64(user:password)`.
+pub(crate) fn basic_auth(user: &str, pass: &str) -> String {
+    format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+            ("user:secret", "dXNlcjpzZWNyZXQ="),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
+        }
+    }
 
     #[test]
     fn endpoints() {

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
-use super::endpoint::{HttpUrl, Scheme};
-use super::tls;
+use super::endpoint::{basic_auth, with_url_credentials, HttpUrl, Scheme};
 use super::transport::{Outcome, Request, Transport};
+use super::{quiet, tls};
 
 /// Bytes of a response head or body read at most; beyond that the connection is dropped.
 const MAX_RESPONSE: usize = 1 << 20;
@@ -88,19 +88,13 @@ impl HttpTransport {
     pub(crate) fn new(
         endpoint: HttpUrl,
         proxy: Option<HttpUrl>,
-        mut headers: Vec<(String, String)>,
+        headers: Vec<(String, String)>,
         timeout: Duration,
     ) -> HttpTransport {
-        let has_auth = headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
-        if let (Some((user, pass)), false) = (&endpoint.credentials, has_auth) {
-            headers.push(("Authorization".into(), basic_auth(user, pass)));
-        }
         HttpTransport {
+            headers: with_url_credentials(&endpoint, headers),
             endpoint,
             proxy,
-            headers,
             // A zero timeout would mean "none" to the socket layer: keep it tiny instead.
             timeout: timeout.max(Duration::from_millis(1)),
             tls: OnceLock::new(),
@@ -246,8 +240,22 @@ impl HttpTransport {
     }
 }
 
+/// `log` targets of rustls's records on a client's path (made only when some crate in the
+/// build enables rustls's `logging` feature, as rustls's defaults do; see [`quiet`]).
+const RUSTLS_TARGETS: &[&str] = &[
+    "rustls::client::hs",
+    "rustls::client::tls13",
+    "rustls::client::tls12",
+    "rustls::conn",
+    "rustls::common_state",
+    "rustls::webpki::anchors",
+];
+
 impl Transport for HttpTransport {
     fn send(&self, request: &Request<'_>) -> Outcome {
+        if self.endpoint.scheme == Scheme::Https && quiet::log_would_keep(RUSTLS_TARGETS) {
+            return Outcome::Failed(quiet::HELD_BACK.into());
+        }
         let deadline = Instant::now() + self.timeout;
         if let Some(mut conn) = self.take_idle() {
             match self.exchange(&mut conn, request, deadline, true) {
@@ -457,51 +465,9 @@ fn discard(r: &mut impl Read, n: usize) -> io::Result<()> {
     }
 }
 
-/// `Basic base64(user:password)`.
-fn basic_auth(user: &str, pass: &str) -> String {
-    format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-            ("user:secret", "dXNlcjpzZWNyZXQ="),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
-        }
-    }
 
     fn head(text: &str) -> io::Result<(Head, bool)> {
         let mut r = io::Cursor::new(text.as_bytes().to_vec());

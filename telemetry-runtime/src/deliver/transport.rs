@@ -1,13 +1,19 @@
 //! The one small trait every transport implements, and the choice of transport from the
-//! settings. The default transport is [`super::http::HttpTransport`] (own HTTP/1.1
-//! exchange over std's `TcpStream`, rustls for https); a transport never logs, never
-//! retries, and says what became of a request as an [`Outcome`].
+//! settings and the cargo features:
+//!
+//! - `reqwest` (when compiled in, it is used): [`super::via_reqwest::ReqwestTransport`],
+//!   the application's reqwest and TLS back end;
+//! - `builtin-http` (default): [`super::http::HttpTransport`], an own HTTP/1.1 exchange over
+//!   std's `TcpStream`, rustls on ring for https;
+//! - neither: every event fails with one phrase saying so (it is still logged).
+//!
+//! A transport never logs, never retries, and says what became of a request as an
+//! [`Outcome`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::endpoint::parse_endpoint;
-use super::http::HttpTransport;
 use super::proxy::proxy_for;
 use crate::config::{Env, Settings};
 
@@ -43,12 +49,20 @@ pub(crate) fn build(
 ) -> Result<Arc<dyn Transport>, &'static str> {
     let endpoint = parse_endpoint(&settings.endpoint)?;
     let proxy = proxy_for(&endpoint, env)?;
-    Ok(Arc::new(HttpTransport::new(
-        endpoint,
-        proxy,
-        settings.headers.clone(),
-        timeout,
-    )))
+    let headers = settings.headers.clone();
+    #[cfg(feature = "reqwest")]
+    return Ok(Arc::new(super::via_reqwest::ReqwestTransport::new(
+        endpoint, proxy, headers, timeout,
+    )));
+    #[cfg(all(feature = "builtin-http", not(feature = "reqwest")))]
+    return Ok(Arc::new(super::http::HttpTransport::new(
+        endpoint, proxy, headers, timeout,
+    )));
+    #[cfg(not(any(feature = "builtin-http", feature = "reqwest")))]
+    {
+        let _ = (endpoint, proxy, headers, timeout);
+        Err("no transport compiled in (cargo feature `builtin-http` or `reqwest`)")
+    }
 }
 
 #[cfg(test)]
@@ -57,6 +71,21 @@ mod tests {
     use crate::config::Telemetry;
 
     #[test]
+    #[cfg(not(any(feature = "builtin-http", feature = "reqwest")))]
+    fn without_a_transport_feature_building_fails_with_one_phrase() {
+        let app = Telemetry::builder("t")
+            .endpoint("http://127.0.0.1:9/v1/traces")
+            .app;
+        let settings = Settings::from_env(&app, &[("T_TELEMETRY", "1")]);
+        let why = build(&settings, &[], Duration::from_secs(1)).err();
+        assert_eq!(
+            why,
+            Some("no transport compiled in (cargo feature `builtin-http` or `reqwest`)")
+        );
+    }
+
+    #[test]
+    #[cfg(any(feature = "builtin-http", feature = "reqwest"))]
     fn refused_connection_is_reported_without_the_url() {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
