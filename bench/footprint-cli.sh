@@ -2,7 +2,9 @@
 # Footprint on real, published CLIs (SPEC P-5; issue 15): zoxide 0.10.0 and pastel 0.12.0
 # from crates.io, each built pristine and with the integration README "For CLI authors"
 # teaches (patches below), release profile as their authors ship it (LTO, strip), clean
-# build with -j2 in a fresh target directory, registry already fetched.
+# build with -j2 in a fresh target directory, registry already fetched. Plus xh 0.26.3,
+# which already has reqwest 0.13 (rustls on aws-lc-rs): pristine, with cli-telemetry's
+# default (built-in) transport, and with `default-features = false, features = ["reqwest"]`.
 #
 #   bench/footprint-cli.sh          # writes bench/results/footprint-cli.md
 #
@@ -21,11 +23,11 @@ rm -rf "$WORK"; mkdir -p "$WORK"
 # Fetch the published sources (a throwaway manifest naming them; they have no lib target,
 # so cargo only downloads them).
 mkdir -p "$WORK/fetch/src"
-printf '[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n[workspace]\n[dependencies]\nzoxide = "=0.10.0"\npastel = "=0.12.0"\n' >"$WORK/fetch/Cargo.toml"
+printf '[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n[workspace]\n[dependencies]\nzoxide = "=0.10.0"\npastel = "=0.12.0"\nxh = "=0.26.3"\n' >"$WORK/fetch/Cargo.toml"
 echo 'fn main() {}' >"$WORK/fetch/src/main.rs"
 cargo fetch --quiet --manifest-path "$WORK/fetch/Cargo.toml" 2>/dev/null || true
 REG=$(dirname "$(find "$HOME/.cargo/registry/src" -maxdepth 2 -type d -name 'zoxide-0.10.0' | head -1)")
-[ -d "$REG/zoxide-0.10.0" ] && [ -d "$REG/pastel-0.12.0" ] || { echo "sources not found" >&2; exit 1; }
+[ -d "$REG/zoxide-0.10.0" ] && [ -d "$REG/pastel-0.12.0" ] && [ -d "$REG/xh-0.26.3" ] || { echo "sources not found" >&2; exit 1; }
 
 for cli in zoxide-0.10.0 pastel-0.12.0; do
   cp -r "$REG/$cli" "$WORK/$cli-pristine"
@@ -35,6 +37,38 @@ for cli in zoxide-0.10.0 pastel-0.12.0; do
   printf '\n[workspace]\n' >>"$WORK/$cli-instrumented/Cargo.toml"
   # crates.io manifests are normalized (`[dependencies.x]` tables): add one more.
   printf '\n[dependencies.cli-telemetry]\npath = "%s"\n' "$ROOT" >>"$WORK/$cli-instrumented/Cargo.toml"
+done
+
+# xh: pristine, default transport, reqwest transport (no built-in one compiled).
+cp -r "$REG/xh-0.26.3" "$WORK/xh-0.26.3-pristine"
+printf '\n[workspace]\n' >>"$WORK/xh-0.26.3-pristine/Cargo.toml"
+for variant in default reqwest; do
+  d="$WORK/xh-0.26.3-$variant"
+  cp -r "$REG/xh-0.26.3" "$d"
+  printf '\n[workspace]\n' >>"$d/Cargo.toml"
+  if [ "$variant" = default ]; then
+    printf '\n[dependencies.cli-telemetry]\npath = "%s"\n' "$ROOT" >>"$d/Cargo.toml"
+  else
+    printf '\n[dependencies.cli-telemetry]\npath = "%s"\ndefault-features = false\nfeatures = ["reqwest"]\n' "$ROOT" >>"$d/Cargo.toml"
+  fi
+  # `#[cli_telemetry::main]`, `install()` first in main, the handler `run` annotated (xh
+  # parses with its own `Cli::parse`, which rewrites arguments before clap).
+  python3 - "$d/src/main.rs" <<'PY'
+import sys, pathlib
+m = pathlib.Path(sys.argv[1])
+s = m.read_text()
+s = s.replace("fn main() -> ExitCode {\n    let args = Cli::parse();",
+    "#[cli_telemetry::main]\nfn main() -> ExitCode {\n"
+    "    cli_telemetry::Telemetry::builder(\"xh\")\n"
+    "        .version(env!(\"CARGO_PKG_VERSION\"))\n"
+    "        .endpoint(\"https://telemetry.invalid/v1/traces\")\n"
+    "        .install();\n"
+    "    let args = Cli::parse();", 1)
+s = s.replace("fn run(args: Cli) -> Result<ExitCode> {",
+    "#[cli_telemetry::instrument_command(name = \"xh\")]\nfn run(args: Cli) -> Result<ExitCode> {", 1)
+assert s.count("cli_telemetry::") == 3, s.count("cli_telemetry::")
+m.write_text(s)
+PY
 done
 
 # zoxide: `impl Run for X` handlers (annotate each `run`), anyhow errors mapped in main.
@@ -108,10 +142,16 @@ measure zoxide-pristine "$WORK/zoxide-0.10.0-pristine" zoxide
 measure zoxide-instrumented "$WORK/zoxide-0.10.0-instrumented" zoxide
 measure pastel-pristine "$WORK/pastel-0.12.0-pristine" pastel
 measure pastel-instrumented "$WORK/pastel-0.12.0-instrumented" pastel
+measure xh-pristine "$WORK/xh-0.26.3-pristine" xh
+measure xh-default "$WORK/xh-0.26.3-default" xh
+measure xh-reqwest "$WORK/xh-0.26.3-reqwest" xh
 
 # Sanity: the instrumented binaries run, and send nothing by default.
 "$WORK/zoxide-instrumented.bin" --version >/dev/null
 "$WORK/pastel-instrumented.bin" --version >/dev/null
+"$WORK/xh-reqwest.bin" --version >/dev/null
+# The reqwest build compiles no built-in transport (xh's rustls runs on aws-lc-rs).
+if grep -q "^ring " "$WORK/xh-reqwest.crates"; then echo "xh-reqwest compiles ring" >&2; exit 1; fi
 
 python3 - "$WORK/rows.jsonl" "$OUT" "$(git -C "$ROOT" rev-parse --short HEAD)" "$(rustc -V)" "$JOBS" <<'PY'
 import json, sys
@@ -136,6 +176,18 @@ for cli in ["zoxide", "pastel"]:
     lines.append(f"| {cli} | {p['size']/1e6:.2f} MB | {i['size']/1e6:.2f} MB | +{growth:.2f} MB | {p['build_s']:.0f} s | "
                  f"{i['build_s']:.0f} s | +{added_s:.0f} s | {len(added)} | ≤ +1.8 MB, ≤ +18 s: {'met' if met else '**not met**'} |")
     checks.append((cli, added))
+lines += ["", "xh 0.26.3 already has reqwest 0.13 (rustls on aws-lc-rs). Its own release profile (no LTO); stripped:", "",
+          "| xh with | size | growth | clean build | added | packages added | target |",
+          "|---|---:|---:|---:|---:|---:|---|"]
+p = rows["xh-pristine"]
+lines.append(f"| nothing (pristine) | {p['size']/1e6:.2f} MB | | {p['build_s']:.0f} s | | | |")
+for variant, label in [("default", "default features (built-in transport)"), ("reqwest", "`default-features = false, features = [\"reqwest\"]`")]:
+    i = rows[f"xh-{variant}"]
+    growth = (i["size"] - p["size"]) / 1e6
+    added = sorted(pairs(i["crates"]) - pairs(p["crates"]))
+    target = f"≤ +0.5 MB: {'met' if growth <= 0.5 else '**not met**'}" if variant == "reqwest" else ""
+    lines.append(f"| {label} | {i['size']/1e6:.2f} MB | +{growth:.2f} MB | {i['build_s']:.0f} s | +{i['build_s'] - p['build_s']:.0f} s | {len(added)} | {target} |")
+    checks.append((f"xh ({variant})", added))
 lines.append("")
 for cli, added in checks:
     lines.append(f"Packages {cli} gains ({len(added)}): " + ", ".join(f"{n} {v}" for n, v in added))

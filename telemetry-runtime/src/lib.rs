@@ -18,6 +18,15 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(all(
+    feature = "telemetry",
+    not(any(feature = "builtin-http", feature = "reqwest"))
+))]
+compile_error!(
+    "cli-telemetry: the `telemetry` feature needs a transport: enable `builtin-http` (the \
+     default) or `reqwest`; or disable all three to build without telemetry"
+);
+
 mod api;
 mod attributes;
 mod catalog;
@@ -34,6 +43,8 @@ pub mod testing;
 mod choice;
 #[cfg(feature = "telemetry")]
 mod deliver;
+#[cfg(feature = "telemetry")]
+mod digest;
 mod dirs;
 #[cfg(feature = "telemetry")]
 mod notice;

@@ -12,8 +12,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 /// The project id for the git repository containing `dir`, or `""` when there is none,
 /// it has no `origin`, or its URL can't be parsed.
 pub(crate) fn project_id_for_dir(dir: &Path) -> String {
@@ -26,10 +24,7 @@ pub(crate) fn project_id_for_dir(dir: &Path) -> String {
 /// The project id for an origin URL, or `""` when it can't be parsed.
 pub fn project_id_from_url(url: &str) -> String {
     match normalize(url) {
-        Some((host, path)) => {
-            let digest = Sha256::digest(format!("{host}:::{path}").as_bytes());
-            digest.iter().map(|b| format!("{b:02x}")).collect()
-        }
+        Some((host, path)) => crate::digest::sha256_hex(format!("{host}:::{path}").as_bytes()),
         None => String::new(),
     }
 }

@@ -1,11 +1,10 @@
 //! Random identifiers (execution ids, span ids, spool file names) that never panic: when
 //! the operating system has no randomness to give (a restrictive sandbox), the bytes come
-//! from a hash of the clock, the process id and a counter instead. These ids only need to
-//! be unique, not secret.
+//! from a hash of the clock, the process id, the thread and a counter instead. These ids
+//! only need to be unique, not secret.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use sha2::{Digest, Sha256};
 
 /// A UUID v4.
 pub(crate) fn uuid_v4() -> uuid::Uuid {
@@ -39,12 +38,14 @@ fn fallback(bytes: &mut [u8; 16]) {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let mut hasher = Sha256::new();
-    hasher.update(nanos.to_le_bytes());
-    hasher.update(std::process::id().to_le_bytes());
-    hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    hasher.update(format!("{:?}", std::thread::current().id()).as_bytes());
-    bytes.copy_from_slice(&hasher.finalize()[..16]);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // Two 64-bit SipHashes of the same inputs, told apart by a leading salt.
+    for (salt, half) in bytes.chunks_mut(8).enumerate() {
+        let mut hasher = DefaultHasher::new();
+        (salt, nanos, std::process::id(), count).hash(&mut hasher);
+        std::thread::current().id().hash(&mut hasher);
+        half.copy_from_slice(&hasher.finish().to_le_bytes());
+    }
 }
 
 #[cfg(test)]

@@ -17,20 +17,12 @@
 //! (switching off) and the log file's `diagnostic` lines; status reads `endpoint` and
 //! `proxy` to say where events would go.
 
-// Built with `telemetry` but neither transport feature, events are logged and never sent:
-// the request side of delivery is then unused.
-#![cfg_attr(
-    not(any(feature = "builtin-http", feature = "reqwest")),
-    allow(dead_code)
-)]
-
 pub(crate) mod endpoint;
 #[cfg(feature = "builtin-http")]
 pub(crate) mod http;
 pub(crate) mod logfile;
 pub(crate) mod otlp;
 pub(crate) mod proxy;
-#[cfg(any(feature = "builtin-http", feature = "reqwest"))]
 pub(crate) mod quiet;
 pub(crate) mod sender;
 pub(crate) mod spool;

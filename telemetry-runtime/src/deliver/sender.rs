@@ -307,7 +307,7 @@ impl Shared {
     /// Re-sends events spooled by earlier runs, after this run's own first request.
     fn drain(self: &Arc<Self>, transport: &Arc<dyn Transport>) {
         let Some(spool) = &self.spool else { return };
-        let (claims, corrupt) = spool.claim(DRAIN_BATCH);
+        let (claims, corrupt) = spool.claim(DRAIN_BATCH, self.run_id());
         if corrupt > 0 {
             let mut fields = Map::new();
             fields.insert("files".into(), corrupt.into());

@@ -114,9 +114,10 @@ impl Spool {
         files
     }
 
-    /// Claims up to `max` waiting events, oldest first. Corrupt files are removed;
-    /// stale claims of dead runs are taken back first.
-    pub(crate) fn claim(&self, max: usize) -> (Vec<Claimed>, usize) {
+    /// Claims up to `max` waiting events, oldest first, leaving those of the execution
+    /// `own` (a run never re-sends its own events: no retries inside a run, SPEC S-8).
+    /// Corrupt files are removed; stale claims of dead runs are taken back first.
+    pub(crate) fn claim(&self, max: usize, own: Option<&str>) -> (Vec<Claimed>, usize) {
         self.reclaim_stale();
         self.trim();
         let mut claimed = Vec::new();
@@ -133,6 +134,9 @@ impl Spool {
                 .ok()
                 .and_then(|b| serde_json::from_slice::<Event>(&b).ok())
             {
+                Some(event) if Some(event.execution_id.as_str()) == own => {
+                    let _ = fs::rename(&target, &path);
+                }
                 Some(event) => claimed.push(Claimed {
                     event,
                     original: path,
@@ -243,6 +247,19 @@ mod tests {
     }
 
     #[test]
+    fn a_run_never_claims_its_own_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(dir.path().join("spool"));
+        let own = event(1);
+        spool.add(&[&own]).unwrap();
+        let (claimed, _) = spool.claim(10, Some(&own.execution_id));
+        assert!(claimed.is_empty());
+        // Left waiting, for a later run.
+        let (claimed, _) = spool.claim(10, Some("another-run"));
+        assert_eq!(claimed.len(), 1);
+    }
+
+    #[test]
     fn add_claim_done_release() {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::new(dir.path().join("spool"));
@@ -258,18 +275,18 @@ mod tests {
                 );
             }
         }
-        let (claimed, corrupt) = spool.claim(10);
+        let (claimed, corrupt) = spool.claim(10, None);
         assert_eq!(corrupt, 0);
         assert_eq!(
             claimed.iter().map(|c| c.event.clone()).collect::<Vec<_>>(),
             vec![a, b]
         );
         // Claimed files are invisible to other runs.
-        assert_eq!(spool.claim(10).0.len(), 0);
+        assert_eq!(spool.claim(10, None).0.len(), 0);
         let mut it = claimed.into_iter();
         it.next().unwrap().done();
         it.next().unwrap().release();
-        let (again, _) = spool.claim(10);
+        let (again, _) = spool.claim(10, None);
         assert_eq!(again.len(), 1);
     }
 
@@ -279,7 +296,7 @@ mod tests {
         let spool = Spool::new(dir.path().to_owned());
         let events: Vec<Event> = (0..MAX_EVENTS as u64 + 5).rev().map(event).collect();
         spool.add(&events.iter().collect::<Vec<_>>()).unwrap();
-        let (claimed, _) = spool.claim(1000);
+        let (claimed, _) = spool.claim(1000, None);
         assert_eq!(claimed.len(), MAX_EVENTS);
         // The oldest five were dropped.
         assert_eq!(claimed[0].event.ts, events[5].ts);
@@ -288,7 +305,7 @@ mod tests {
         }
         let old = event(MAX_AGE.as_millis() as u64 + 60_000);
         spool.add(&[&old]).unwrap();
-        assert_eq!(spool.claim(10).0.len(), 0);
+        assert_eq!(spool.claim(10, None).0.len(), 0);
     }
 
     #[test]
@@ -303,7 +320,7 @@ mod tests {
         .unwrap();
         fs::write(dir.path().join("unrelated.txt"), b"x").unwrap();
         spool.add(&[&event(0)]).unwrap();
-        let (claimed, corrupt) = spool.claim(10);
+        let (claimed, corrupt) = spool.claim(10, None);
         assert_eq!((claimed.len(), corrupt), (1, 1));
         assert!(dir.path().join("unrelated.txt").exists());
     }
@@ -314,7 +331,7 @@ mod tests {
         let spool = Spool::new(dir.path().to_owned());
         fs::write(dir.path().join(format!("{}-x-y-z.json", u64::MAX)), b"{}").unwrap();
         spool.add(&[&event(0)]).unwrap();
-        let (claimed, corrupt) = spool.claim(10);
+        let (claimed, corrupt) = spool.claim(10, None);
         assert_eq!((claimed.len(), corrupt), (1, 1));
     }
 
@@ -325,7 +342,7 @@ mod tests {
         fs::write(&file, b"x").unwrap();
         let spool = Spool::new(file.join("spool")); // parent is a file
         assert!(spool.add(&[&event(0)]).is_err());
-        assert_eq!(spool.claim(10).0.len(), 0);
+        assert_eq!(spool.claim(10, None).0.len(), 0);
         spool.delete();
     }
 }

@@ -26,13 +26,33 @@ pub(crate) fn client_config() -> Result<Arc<ClientConfig>, &'static str> {
     if roots.is_empty() {
         return Err("no trusted CA certificates found (set SSL_CERT_FILE)");
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|_| "TLS set-up failed")?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// *ring*'s provider with the AES-GCM suites only: every TLS 1.3 server must offer
+/// `TLS_AES_128_GCM_SHA256` (RFC 8446 §9.1) and TLS 1.2 servers offer ECDHE with AES-GCM,
+/// so ChaCha20-Poly1305 — whose assembly is the largest part of *ring* a client links —
+/// adds no server the library can reach. Key exchange and signature algorithms are
+/// *ring*'s defaults (all of them).
+fn provider() -> rustls::crypto::CryptoProvider {
+    use rustls::crypto::ring::cipher_suite as suite;
+    rustls::crypto::CryptoProvider {
+        cipher_suites: vec![
+            suite::TLS13_AES_128_GCM_SHA256,
+            suite::TLS13_AES_256_GCM_SHA384,
+            suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        ],
+        ..rustls::crypto::ring::default_provider()
+    }
 }
 
 /// A fixed phrase for a TLS failure carried by an I/O error, if it is one.

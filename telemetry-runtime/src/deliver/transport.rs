@@ -5,7 +5,6 @@
 //!   the application's reqwest and TLS back end;
 //! - `builtin-http` (default): [`super::http::HttpTransport`], an own HTTP/1.1 exchange over
 //!   std's `TcpStream`, rustls on ring for https;
-//! - neither: every event fails with one phrase saying so (it is still logged).
 //!
 //! A transport never logs, never retries, and says what became of a request as an
 //! [`Outcome`].
@@ -54,15 +53,10 @@ pub(crate) fn build(
     return Ok(Arc::new(super::via_reqwest::ReqwestTransport::new(
         endpoint, proxy, headers, timeout,
     )));
-    #[cfg(all(feature = "builtin-http", not(feature = "reqwest")))]
+    #[cfg(not(feature = "reqwest"))]
     return Ok(Arc::new(super::http::HttpTransport::new(
         endpoint, proxy, headers, timeout,
     )));
-    #[cfg(not(any(feature = "builtin-http", feature = "reqwest")))]
-    {
-        let _ = (endpoint, proxy, headers, timeout);
-        Err("no transport compiled in (cargo feature `builtin-http` or `reqwest`)")
-    }
 }
 
 #[cfg(test)]
@@ -71,21 +65,6 @@ mod tests {
     use crate::config::Telemetry;
 
     #[test]
-    #[cfg(not(any(feature = "builtin-http", feature = "reqwest")))]
-    fn without_a_transport_feature_building_fails_with_one_phrase() {
-        let app = Telemetry::builder("t")
-            .endpoint("http://127.0.0.1:9/v1/traces")
-            .app;
-        let settings = Settings::from_env(&app, &[("T_TELEMETRY", "1")]);
-        let why = build(&settings, &[], Duration::from_secs(1)).err();
-        assert_eq!(
-            why,
-            Some("no transport compiled in (cargo feature `builtin-http` or `reqwest`)")
-        );
-    }
-
-    #[test]
-    #[cfg(any(feature = "builtin-http", feature = "reqwest"))]
     fn refused_connection_is_reported_without_the_url() {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
