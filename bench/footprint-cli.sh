@@ -186,7 +186,7 @@ for variant, label in [("default", "default features (built-in transport)"), ("r
     growth = (i["size"] - p["size"]) / 1e6
     added = sorted(pairs(i["crates"]) - pairs(p["crates"]))
     target = f"≤ +0.5 MB: {'met' if growth <= 0.5 else '**not met**'}" if variant == "reqwest" else ""
-    lines.append(f"| {label} | {i['size']/1e6:.2f} MB | +{growth:.2f} MB | {i['build_s']:.0f} s | +{i['build_s'] - p['build_s']:.0f} s | {len(added)} | {target} |")
+    lines.append(f"| {label} | {i['size']/1e6:.2f} MB | +{growth:.2f} MB | {i['build_s']:.0f} s | {i['build_s'] - p['build_s']:+.0f} s | {len(added)} | {target} |")
     checks.append((f"xh ({variant})", added))
 lines.append("")
 for cli, added in checks:

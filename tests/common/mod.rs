@@ -13,15 +13,27 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// `target/<profile>` of this test binary (which is `target/<profile>/deps/<test>`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_owned()
+}
+
+/// `<dir>/<name>` with the platform's executable suffix, which must exist.
+fn bin_in(dir: &Path, name: &str) -> PathBuf {
+    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} missing", bin.display());
+    bin
+}
+
 /// Path of a built example, building the examples (once per test binary) if needed.
 pub fn example_bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
+        let profile_dir = profile_dir();
         let status = Command::new(env!("CARGO"))
             .args(["build", "--quiet", "--examples"])
             .args(if profile_dir.ends_with("release") {
@@ -35,9 +47,7 @@ pub fn example_bin(name: &str) -> PathBuf {
         assert!(status.success(), "building the examples failed");
         profile_dir.join("examples")
     });
-    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} missing", bin.display());
-    bin
+    bin_in(dir, name)
 }
 
 /// Path of a binary of `tests/fixtures/reqwest-app`: the same sources (the mini-werf, the
@@ -47,13 +57,7 @@ pub fn example_bin(name: &str) -> PathBuf {
 pub fn reqwest_app_bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test exe");
-        let target = exe
-            .parent()
-            .and_then(Path::parent)
-            .and_then(Path::parent)
-            .expect("target/");
-        let target = target.join("reqwest-app");
+        let target = profile_dir().parent().expect("target/").join("reqwest-app");
         let manifest =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reqwest-app/Cargo.toml");
         let status = Command::new(env!("CARGO"))
@@ -68,9 +72,7 @@ pub fn reqwest_app_bin(name: &str) -> PathBuf {
         );
         target.join("debug")
     });
-    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} missing", bin.display());
-    bin
+    bin_in(dir, name)
 }
 
 /// The builds a delivery test runs against, named by transport: the default build (the

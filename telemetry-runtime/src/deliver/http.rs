@@ -6,7 +6,9 @@
 //! Why not an HTTP crate: the ones that fit (ureq, reqwest, hyper) log every request through
 //! the `log` facade or `tracing`, which an application that installs a logger would see
 //! the exchange the library needs — one POST, a status code, a body to skip — is
-//! small enough to own, and owning it drops ~15 crates (ARCHITECTURE.md, README).
+//! small enough to own, and owning it drops ~15 crates (ARCHITECTURE.md, README). rustls
+//! logs handshakes when some crate enables its `logging` feature: an https request is held
+//! back when the application would keep those records (`super::quiet`).
 //!
 //! No retries: a request fails with one fixed phrase (never the URL or a server message).
 //! The one exception is a kept-alive connection that the server closed while idle: the

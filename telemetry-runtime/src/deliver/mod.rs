@@ -5,7 +5,7 @@
 //!   process one deadline for all its flushes (SPEC S-9).
 //! - [`transport`]: the small trait every transport implements and the choice of one;
 //!   `http` is the default transport (cargo feature `builtin-http`: own HTTP/1.1 exchange,
-//!   no `log` records), with `tls` (rustls, system trust store / `SSL_CERT_FILE`);
+//!   no `log` records of its own), with `tls` (rustls, system trust store / `SSL_CERT_FILE`);
 //!   `via_reqwest` is the `reqwest` feature's; both use [`proxy`] (`HTTPS_PROXY`,
 //!   `NO_PROXY`, …), [`endpoint`] (URL parsing with fixed error phrases) and `quiet` (a
 //!   request is held back when the application would log the transport's records, R-1).
