@@ -216,7 +216,8 @@
 //!   or TLS stack. Use `default-features = false, features = ["reqwest"]` so that the
 //!   built-in transport is not compiled; when both are on, reqwest is used. Build the
 //!   application's reqwest with a TLS feature for https endpoints (with
-//!   `rustls-no-provider`, install the crypto provider before [`Telemetry::install`]).
+//!   `rustls-no-provider`, install the crypto provider before [`Telemetry::install`], or
+//!   delivery fails with a line in the log file).
 //! - `telemetry`: implied by either transport. With none of the three
 //!   (`default-features = false`), `#[instrument_command]` and `#[cli_telemetry::main]`
 //!   expand to the unchanged function and no network code is built — for distribution

@@ -340,3 +340,25 @@ fn assert_no_secret(bytes: &[u8], secret: &str) {
     let text = String::from_utf8_lossy(bytes);
     assert!(!text.contains(secret), "{secret} found in: {text}");
 }
+
+/// An app whose reqwest has `rustls-no-provider` and which never installs a crypto
+/// provider: reqwest panics building a client. The transport catches it, keeps its message
+/// off stderr, and logs a named failure; the command is unchanged.
+#[test]
+fn reqwest_without_a_crypto_provider_fails_quietly() {
+    let bin = common::fixture_bin("reqwest-no-provider", "werf");
+    let ca = TestCa::new();
+    let receiver = Receiver::start_tls(Mode::Status(200), ca.server_config(Leaf::Good));
+    let (on, log, _) = on_and_off(&bin, &receiver.url(), &[("SSL_CERT_FILE", &ca_file(&ca))]);
+    assert!(!on.stderr().contains("panicked"), "{}", on.stderr());
+    assert_eq!(
+        errors(&log),
+        [
+            "TLS set-up failed: no crypto provider installed",
+            "TLS set-up failed: no crypto provider installed"
+        ],
+        "{:?}",
+        outcomes(&log)
+    );
+    assert!(receiver.requests().is_empty());
+}

@@ -50,29 +50,39 @@ pub fn example_bin(name: &str) -> PathBuf {
     bin_in(dir, name)
 }
 
+/// Path of binary `name` of the standalone fixture crate `tests/fixtures/<fixture>` (its
+/// own workspace and lock), built once per test binary into `target/<fixture>`.
+pub fn fixture_bin(fixture: &str, name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = match built.iter().find(|(f, _)| f == fixture) {
+        Some((_, dir)) => dir.clone(),
+        None => {
+            let target = profile_dir().parent().expect("target/").join(fixture);
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(fixture)
+                .join("Cargo.toml");
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--bins", "--manifest-path"])
+                .arg(&manifest)
+                .env("CARGO_TARGET_DIR", &target)
+                .status()
+                .expect("cargo build (fixture)");
+            assert!(status.success(), "building tests/fixtures/{fixture} failed");
+            let dir = target.join("debug");
+            built.push((fixture.to_owned(), dir.clone()));
+            dir
+        }
+    };
+    bin_in(&dir, name)
+}
+
 /// Path of a binary of `tests/fixtures/reqwest-app`: the same sources (the mini-werf, the
 /// git-cliff-shaped fixture) built as an application with reqwest builds them, with
-/// cli-telemetry's `reqwest` transport only. Built once per test binary, in a target
-/// directory of its own beside this build's.
+/// cli-telemetry's `reqwest` transport only.
 pub fn reqwest_app_bin(name: &str) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
-        let target = profile_dir().parent().expect("target/").join("reqwest-app");
-        let manifest =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reqwest-app/Cargo.toml");
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--bins", "--manifest-path"])
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .expect("cargo build (reqwest-app)");
-        assert!(
-            status.success(),
-            "building tests/fixtures/reqwest-app failed"
-        );
-        target.join("debug")
-    });
-    bin_in(dir, name)
+    fixture_bin("reqwest-app", name)
 }
 
 /// The builds a delivery test runs against, named by transport: the default build (the

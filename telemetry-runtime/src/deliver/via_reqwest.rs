@@ -5,7 +5,9 @@
 //!   features; the application's own reqwest features decide the backend (rustls with its
 //!   platform verifier, or native-tls). Both read the system's trust store and honour
 //!   `SSL_CERT_FILE` / `SSL_CERT_DIR` on Linux. An application using `rustls-no-provider`
-//!   must install its crypto provider before `Telemetry::install()`, as for its own clients.
+//!   must install its crypto provider before `Telemetry::install()`, as for its own clients;
+//!   if it does not, reqwest panics building the client, and the library catches that
+//!   silently and logs `TLS set-up failed: no crypto provider installed`.
 //! - **Proxies, headers, protocol** are the library's, decided exactly as for the built-in
 //!   transport: reqwest's own reading of the proxy variables is switched off and the proxy
 //!   that [`super::proxy::proxy_for`] chose (if any) is set explicitly; redirects, retries
@@ -100,10 +102,10 @@ impl ReqwestTransport {
             }
             builder = builder.proxy(p);
         }
-        // A TLS back end that cannot start (no crypto provider installed) panics in
-        // reqwest; on this thread that must not escape.
-        let client = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.build()))
-            .map_err(|_| "TLS set-up failed")?
+        // reqwest panics when its TLS back end cannot start (`rustls-no-provider` and no
+        // crypto provider installed): caught, and kept off stderr.
+        let client = without_panic_output(|| builder.build())
+            .ok_or("TLS set-up failed: no crypto provider installed")?
             .map_err(|_| "TLS set-up failed")?;
         Ok(Client {
             runtime: ManuallyDrop::new(runtime),
@@ -164,6 +166,31 @@ impl Transport for ReqwestTransport {
         };
         client.runtime.block_on(bounded)
     }
+}
+
+thread_local! {
+    /// Set while this thread runs code whose panic the library catches and reports itself.
+    static SILENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic and keeping its message off stderr. The first call wraps the
+/// process's panic hook (once) so that it stays silent for this thread while `f` runs and
+/// calls the previous hook for every other panic, as before. With `panic = "abort"` a
+/// panic cannot be caught: the process aborts as it would in the application's own client.
+fn without_panic_output<T>(f: impl FnOnce() -> T) -> Option<T> {
+    static WRAPPED: std::sync::Once = std::sync::Once::new();
+    WRAPPED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !SILENT.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    SILENT.with(|s| s.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    SILENT.with(|s| s.set(false));
+    result.ok()
 }
 
 /// Whether the application would keep a record of this request (SPEC R-1, [`quiet`]).
