@@ -242,20 +242,9 @@ impl HttpTransport {
     }
 }
 
-/// `log` targets of rustls's records on a client's path (made only when some crate in the
-/// build enables rustls's `logging` feature, as rustls's defaults do; see [`quiet`]).
-const RUSTLS_TARGETS: &[&str] = &[
-    "rustls::client::hs",
-    "rustls::client::tls13",
-    "rustls::client::tls12",
-    "rustls::conn",
-    "rustls::common_state",
-    "rustls::webpki::anchors",
-];
-
 impl Transport for HttpTransport {
     fn send(&self, request: &Request<'_>) -> Outcome {
-        if self.endpoint.scheme == Scheme::Https && quiet::log_would_keep(RUSTLS_TARGETS) {
+        if self.endpoint.scheme == Scheme::Https && quiet::log_would_keep(quiet::RUSTLS_TARGETS) {
             return Outcome::Failed(quiet::HELD_BACK.into());
         }
         let deadline = Instant::now() + self.timeout;

@@ -21,6 +21,18 @@
 pub(crate) const HELD_BACK: &str =
     "held back: the application logs the transport's crates at debug level (kept for a later run)";
 
+/// `log` targets of rustls's records on a client's path (made only when some crate in the
+/// build enables rustls's `logging` feature, as rustls's defaults do): both transports'
+/// https requests run through them.
+pub(crate) const RUSTLS_TARGETS: &[&str] = &[
+    "rustls::client::hs",
+    "rustls::client::tls13",
+    "rustls::client::tls12",
+    "rustls::conn",
+    "rustls::common_state",
+    "rustls::webpki::anchors",
+];
+
 /// Whether the application's `log` logger would keep a debug record with any of `targets`.
 pub(crate) fn log_would_keep(targets: &[&str]) -> bool {
     let level = log::Level::Debug;

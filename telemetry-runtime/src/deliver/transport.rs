@@ -4,7 +4,7 @@
 //! - `reqwest` (when compiled in, it is used): [`super::via_reqwest::ReqwestTransport`],
 //!   the application's reqwest and TLS back end;
 //! - `builtin-http` (default): [`super::http::HttpTransport`], an own HTTP/1.1 exchange over
-//!   std's `TcpStream`, rustls on ring for https;
+//!   std's `TcpStream`, rustls on ring for https.
 //!
 //! A transport never logs, never retries, and says what became of a request as an
 //! [`Outcome`].

@@ -32,15 +32,12 @@ use super::transport::{Outcome, Request, Transport};
 /// Bytes of a response body read at most; beyond that the connection is dropped.
 const MAX_RESPONSE: usize = 1 << 20;
 
-/// `log` targets of the records a request may produce (reqwest's own; rustls's, when some
-/// crate enables its `logging` feature; hyper-util's, when `tracing` forwards to `log`).
+/// `log` targets of the records a request may produce besides rustls's
+/// ([`quiet::RUSTLS_TARGETS`]): reqwest's own, the platform verifier's, and hyper-util's
+/// (when `tracing` forwards to `log`).
 const LOG_TARGETS: &[&str] = &[
     "reqwest::connect",
     "reqwest::retry",
-    "rustls::client::hs",
-    "rustls::client::tls13",
-    "rustls::conn",
-    "rustls::webpki::anchors",
     "rustls_platform_verifier::verification::others",
     "hyper_util::client::legacy::connect::http",
     "hyper_util::client::legacy::pool",
@@ -196,6 +193,7 @@ fn without_panic_output<T>(f: impl FnOnce() -> T) -> Option<T> {
 /// Whether the application would keep a record of this request (SPEC R-1, [`quiet`]).
 fn would_be_heard() -> bool {
     quiet::log_would_keep(LOG_TARGETS)
+        || quiet::log_would_keep(quiet::RUSTLS_TARGETS)
         || tracing::enabled!(
             target: "hyper_util::client::legacy::connect::http",
             tracing::Level::DEBUG
