@@ -26,7 +26,7 @@ impl Telemetry {
         let _ = APP.set(self.app.clone());
         #[cfg(feature = "telemetry")]
         {
-            crate::state::install(self.app)
+            crate::record::state::install(|| runtime(self.app))
         }
         #[cfg(not(feature = "telemetry"))]
         {
@@ -35,12 +35,35 @@ impl Telemetry {
     }
 }
 
+/// The process's runtime for `app`: the environment's decision, and the sender that delivers
+/// its events. Off: undelivered events of earlier runs are deleted too. On only by the
+/// app's default: the first-run notice is shown first, and if it can't be recorded as
+/// shown, nothing is sent at all (SPEC S-12).
+#[cfg(feature = "telemetry")]
+fn runtime(app: AppConfig) -> crate::record::state::Runtime {
+    use crate::config::{Decision, ProcessEnv, Settings};
+    let mut settings = Settings::from_env(&app, &ProcessEnv);
+    if !settings.enabled {
+        if let Some(dir) = app.spool_dir(&ProcessEnv) {
+            crate::deliver::spool::Spool::new(dir).delete();
+        }
+    } else if settings.decision == (Decision::AppDefault { on: true }) {
+        if let Some(text) = &app.notice {
+            if crate::config::notice::show(&app, &ProcessEnv, text).is_err() {
+                settings.enabled = false;
+            }
+        }
+    }
+    let sender = crate::deliver::sender::Sender::new(app.clone(), settings.clone());
+    crate::record::state::Runtime::new(app, settings, std::sync::Arc::new(sender), true)
+}
+
 /// Whether events are being recorded on this thread (telemetry installed and on, or a
 /// [`crate::testing`] capture running).
 pub fn is_enabled() -> bool {
     #[cfg(feature = "telemetry")]
     {
-        crate::state::current().is_some()
+        crate::record::state::current().is_some()
     }
     #[cfg(not(feature = "telemetry"))]
     {
@@ -70,8 +93,8 @@ where
 /// clap's output and exit code are unchanged.
 fn clap_exit(err: clap::Error) -> ! {
     #[cfg(feature = "telemetry")]
-    if crate::state::maybe_active() {
-        crate::state::exit_all(err.exit_code());
+    if crate::record::state::maybe_active() {
+        crate::record::state::exit_all(err.exit_code());
     }
     err.exit()
 }
@@ -119,9 +142,9 @@ where
 /// the running command's CommandStarted then carries these options.
 pub fn record(cmd: &Command, matches: &ArgMatches) {
     #[cfg(feature = "telemetry")]
-    if let Some(rt) = crate::state::current() {
+    if let Some(rt) = crate::record::state::current() {
         rt.record(cmd, matches);
-        crate::state::recorded(&rt);
+        crate::record::state::recorded(&rt);
     }
     #[cfg(not(feature = "telemetry"))]
     let _ = (cmd, matches);
@@ -138,13 +161,13 @@ pub fn record(cmd: &Command, matches: &ArgMatches) {
 pub fn emit<T: serde::Serialize + ?Sized>(event_type: &str, data: &T) {
     #[cfg(feature = "telemetry")]
     {
-        if !crate::state::maybe_active() {
+        if !crate::record::state::maybe_active() {
             return;
         }
         let Ok(serde_json::Value::Object(map)) = serde_json::to_value(data) else {
             return;
         };
-        crate::state::with_current(|cmd| cmd.emit(event_type, map));
+        crate::record::state::with_current(|cmd| cmd.emit(event_type, map));
     }
     #[cfg(not(feature = "telemetry"))]
     let _ = (event_type, data);
@@ -157,8 +180,8 @@ pub fn emit<T: serde::Serialize + ?Sized>(event_type: &str, data: &T) {
 /// the program would call [`std::process::exit`], in a handler or in `main`.
 pub fn exit(code: i32) -> ! {
     #[cfg(feature = "telemetry")]
-    if crate::state::maybe_active() {
-        crate::state::exit_all(code);
+    if crate::record::state::maybe_active() {
+        crate::record::state::exit_all(code);
     }
     std::process::exit(code)
 }

@@ -2,8 +2,11 @@
 //! project id, log file, background sender and test harness.
 //!
 //! Applications depend on the `cli-telemetry` crate, which re-exports everything here
-//! together with the `#[instrument_command]` attribute. See ARCHITECTURE.md for how an
-//! event flows through these modules.
+//! together with the `#[instrument_command]` attribute. The runtime has four parts, each a
+//! folder whose `mod.rs` says what it does and offers: `config` (decide), `record`,
+//! `deliver` and `control` (status and the lasting choice), beside the doorways `api`
+//! (what applications call), `__private` (what generated code calls) and [`testing`].
+//! See ARCHITECTURE.md for how an event flows through them.
 //!
 //! ```
 //! use cli_telemetry_runtime::Telemetry;
@@ -28,32 +31,16 @@ compile_error!(
 );
 
 mod api;
-mod attributes;
 mod catalog;
-mod command;
 mod config;
-mod event;
-mod exit;
-#[cfg(feature = "telemetry")]
-mod invocation;
-mod status;
-pub mod testing;
-
-#[cfg(feature = "telemetry")]
-mod choice;
+mod control;
 #[cfg(feature = "telemetry")]
 mod deliver;
-#[cfg(feature = "telemetry")]
-mod digest;
-mod dirs;
-#[cfg(feature = "telemetry")]
-mod notice;
-#[cfg(feature = "telemetry")]
-mod project;
+mod event;
 #[cfg(feature = "telemetry")]
 mod random;
-#[cfg(feature = "telemetry")]
-mod state;
+mod record;
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -63,12 +50,14 @@ pub use api::{
     emit, exit, get_matches, get_matches_from, is_enabled, parse, parse_from, record,
     try_parse_from,
 };
-pub use attributes::{go_arch, go_os};
 pub use catalog::{catalog, catalog_of, Catalog, CatalogCommand, CatalogOption};
-pub use command::{reset, set_enabled, telemetry_command, Changed, TelemetryAction, TelemetryArgs};
 pub use config::{parse_switch, Decision, Note, Protocol, Telemetry, DEFAULT_TIMEOUT, MAX_TIMEOUT};
+pub use control::command::{
+    reset, set_enabled, telemetry_command, Changed, TelemetryAction, TelemetryArgs,
+};
+pub use control::status::{print_status, status, Status, STATUS_SCHEMA_VERSION};
 pub use event::{Attributes, Event, OptionUsage, COMMAND_EXITED, COMMAND_STARTED, SCHEMA_VERSION};
-pub use exit::{ErrorExitCode, ExitStatus};
+pub use record::attributes::{go_arch, go_os};
+pub use record::exit::{ErrorExitCode, ExitStatus};
 #[cfg(feature = "telemetry")]
-pub use project::project_id_from_url;
-pub use status::{print_status, status, Status, STATUS_SCHEMA_VERSION};
+pub use record::project::project_id_from_url;

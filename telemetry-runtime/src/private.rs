@@ -3,7 +3,7 @@
 
 pub use clap::ArgMatches;
 
-use crate::exit::{ErrorExitCode, ExitStatus};
+use crate::record::exit::{ErrorExitCode, ExitStatus};
 
 /// Runs a sync handler's body. Generated code wraps the body in a closure so that a
 /// `return` or `?` inside it ends the body, not the instrumented function; calling it
@@ -30,9 +30,9 @@ impl CommandGuard {
     #[inline]
     pub fn start(name: Option<&'static str>) -> CommandGuard {
         #[cfg(feature = "telemetry")]
-        if crate::state::maybe_active() {
+        if crate::record::state::maybe_active() {
             return CommandGuard {
-                owns: crate::state::begin(name, None),
+                owns: crate::record::state::begin(name, None),
             };
         }
         let _ = name;
@@ -43,9 +43,9 @@ impl CommandGuard {
     #[inline]
     pub fn start_with_matches(name: Option<&'static str>, matches: &ArgMatches) -> CommandGuard {
         #[cfg(feature = "telemetry")]
-        if crate::state::maybe_active() {
+        if crate::record::state::maybe_active() {
             return CommandGuard {
-                owns: crate::state::begin(name, Some(matches)),
+                owns: crate::record::state::begin(name, Some(matches)),
             };
         }
         let _ = (name, matches);
@@ -79,13 +79,13 @@ impl CommandGuard {
 }
 
 #[cfg(feature = "telemetry")]
-type Active = crate::state::ActiveCommand;
+type Active = crate::record::state::ActiveCommand;
 #[cfg(not(feature = "telemetry"))]
 type Active = std::convert::Infallible;
 
 #[cfg(feature = "telemetry")]
 fn take_active() -> Option<Active> {
-    crate::state::take_current()
+    crate::record::state::take_current()
 }
 #[cfg(not(feature = "telemetry"))]
 fn take_active() -> Option<Active> {
@@ -177,7 +177,7 @@ struct PollScope<'a> {
 fn enter(guard: &mut AsyncGuard) -> PollScope<'_> {
     #[cfg(feature = "telemetry")]
     {
-        let previous = crate::state::replace_current(guard.active.take());
+        let previous = crate::record::state::replace_current(guard.active.take());
         PollScope { guard, previous }
     }
     #[cfg(not(feature = "telemetry"))]
@@ -188,7 +188,7 @@ impl Drop for PollScope<'_> {
     fn drop(&mut self) {
         #[cfg(feature = "telemetry")]
         {
-            self.guard.active = crate::state::replace_current(self.previous.take());
+            self.guard.active = crate::record::state::replace_current(self.previous.take());
         }
         if std::thread::panicking() {
             self.guard.panicked = true;
@@ -211,7 +211,7 @@ impl Drop for CommandGuard {
 #[cold]
 fn end(exit_code: i32) {
     #[cfg(feature = "telemetry")]
-    if let Some(active) = crate::state::take_current() {
+    if let Some(active) = crate::record::state::take_current() {
         active.end(exit_code);
     }
     let _ = exit_code;
@@ -230,7 +230,7 @@ pub fn install_abort_hook() {
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
             #[cfg(feature = "telemetry")]
-            crate::state::exit_all(101);
+            crate::record::state::exit_all(101);
         }));
     });
 }
@@ -247,7 +247,7 @@ impl MainGuard {
     #[inline]
     pub fn enter() -> MainGuard {
         #[cfg(feature = "telemetry")]
-        crate::state::hold_exits();
+        crate::record::state::hold_exits();
         MainGuard { _private: () }
     }
 
@@ -257,8 +257,8 @@ impl MainGuard {
     pub fn finish<T: std::process::Termination>(self, ret: T) -> std::process::ExitCode {
         let code = ret.report();
         #[cfg(feature = "telemetry")]
-        if crate::state::maybe_active() {
-            crate::state::exit_all(crate::exit::ExitStatus::exit_code(&code));
+        if crate::record::state::maybe_active() {
+            crate::record::state::exit_all(crate::record::exit::ExitStatus::exit_code(&code));
         }
         std::mem::forget(self);
         code
@@ -270,7 +270,7 @@ impl Drop for MainGuard {
     fn drop(&mut self) {
         #[cfg(feature = "telemetry")]
         if std::thread::panicking() {
-            crate::state::exit_all(101);
+            crate::record::state::exit_all(101);
         }
     }
 }
@@ -380,7 +380,7 @@ pub mod fuzz {
             .app;
         let settings = crate::config::Settings::from_env(&app, &vars);
         let mut notes = settings.notes.clone();
-        let attributes = crate::attributes::detect(&app, &vars, &mut notes);
+        let attributes = crate::record::attributes::detect(&app, &vars, &mut notes);
         (
             settings.enabled,
             serde_json::to_string(&attributes).unwrap_or_default(),
@@ -390,13 +390,13 @@ pub mod fuzz {
     /// Normalizes a git remote URL to `(host, path)` (SPEC S-5).
     #[cfg(feature = "telemetry")]
     pub fn normalize_origin(url: &str) -> Option<(String, String)> {
-        crate::project::normalize(url)
+        crate::record::project::normalize(url)
     }
 
     /// Reads `remote.origin.url` from git config text.
     #[cfg(feature = "telemetry")]
     pub fn origin_from_config(text: &str) -> Option<String> {
-        crate::project::remote_url(text, "origin")
+        crate::record::project::remote_url(text, "origin")
     }
 
     /// The OTLP request body carrying `events` in `protocol`, with its content type

@@ -45,24 +45,47 @@ impl Capture {
             let process = crate::event::ProcessInfo {
                 execution_id: crate::random::uuid_v4().to_string(),
                 project_id: String::new(),
-                attributes: crate::attributes::detect(&app, &crate::config::ProcessEnv, &mut notes),
+                attributes: crate::record::attributes::detect(
+                    &app,
+                    &crate::config::ProcessEnv,
+                    &mut notes,
+                ),
                 schema_version: app.schema_version,
                 ..Default::default()
             };
-            let rt = Arc::new(crate::state::Runtime::capture(app, settings, process));
-            let value = crate::state::with_capture(rt.clone(), f);
-            (
-                value,
-                Captured {
-                    events: rt.take_captured(),
-                },
-            )
+            let sink = Arc::new(CaptureSink {
+                events: std::sync::Mutex::new(Vec::new()),
+                process,
+            });
+            let rt = crate::record::state::Runtime::new(app, settings, sink.clone(), false);
+            let value = crate::record::state::with_capture(Arc::new(rt), f);
+            let events =
+                std::mem::take(&mut *sink.events.lock().unwrap_or_else(|p| p.into_inner()));
+            (value, Captured { events })
         }
         #[cfg(not(feature = "telemetry"))]
         {
             let _ = self.telemetry;
             (f(), Captured { events: Vec::new() })
         }
+    }
+}
+
+/// A capture's sink: completes each event on the calling thread and keeps it in memory.
+#[cfg(feature = "telemetry")]
+struct CaptureSink {
+    events: std::sync::Mutex<Vec<Event>>,
+    process: crate::event::ProcessInfo,
+}
+
+#[cfg(feature = "telemetry")]
+impl crate::record::state::Sink for CaptureSink {
+    fn emit(&self, event: crate::event::RawEvent) {
+        let event = event.complete(&self.process);
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
     }
 }
 

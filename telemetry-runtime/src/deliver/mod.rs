@@ -3,8 +3,8 @@
 //! - [`sender`]: the background thread started at install; completes envelopes off the
 //!   handler's thread, batches, sends each batch on a short-lived thread, and gives the
 //!   process one deadline for all its flushes (SPEC S-9).
-//! - [`transport`]: the small trait every transport implements and the choice of one;
-//!   `http` is the default transport (cargo feature `builtin-http`: own HTTP/1.1 exchange,
+//! - [`transport`]: the small trait every transport implements; [`transport_for`] (here)
+//!   chooses one by cargo feature: `http` is the default transport (cargo feature `builtin-http`: own HTTP/1.1 exchange,
 //!   no `log` records of its own), with `tls` (rustls, system trust store / `SSL_CERT_FILE`);
 //!   `via_reqwest` is the `reqwest` feature's; both use [`proxy`] (`HTTPS_PROXY`,
 //!   `NO_PROXY`, …), [`endpoint`] (URL parsing with fixed error phrases) and `quiet` (a
@@ -25,9 +25,72 @@ pub(crate) mod otlp;
 pub(crate) mod proxy;
 pub(crate) mod quiet;
 pub(crate) mod sender;
+mod shared;
 pub(crate) mod spool;
 #[cfg(feature = "builtin-http")]
 pub(crate) mod tls;
 pub(crate) mod transport;
 #[cfg(feature = "reqwest")]
 pub(crate) mod via_reqwest;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Env, Settings};
+use endpoint::parse_endpoint;
+use proxy::proxy_for;
+use transport::Transport;
+
+/// The transport for these settings: endpoint, proxy (from `env`), headers, timeout; the
+/// `reqwest` transport when that feature is compiled in (the application's reqwest and TLS
+/// back end), else the built-in one (an own HTTP/1.1 exchange over std's `TcpStream`,
+/// rustls on *ring* for https).
+/// `Err` is the fixed phrase every event of the run then fails with.
+pub(crate) fn transport_for(
+    settings: &Settings,
+    env: &dyn Env,
+    timeout: Duration,
+) -> Result<Arc<dyn Transport>, &'static str> {
+    let endpoint = parse_endpoint(&settings.endpoint)?;
+    let proxy = proxy_for(&endpoint, env)?;
+    let headers = settings.headers.clone();
+    #[cfg(feature = "reqwest")]
+    return Ok(Arc::new(via_reqwest::ReqwestTransport::new(
+        endpoint, proxy, headers, timeout,
+    )));
+    #[cfg(not(feature = "reqwest"))]
+    return Ok(Arc::new(http::HttpTransport::new(
+        endpoint, proxy, headers, timeout,
+    )));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transport::{Outcome, Request};
+    use super::*;
+    use crate::config::Telemetry;
+
+    #[test]
+    fn refused_connection_is_reported_without_the_url() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let app = Telemetry::builder("t")
+            .endpoint(format!("http://user:token@127.0.0.1:{port}/v1/traces"))
+            .app;
+        let settings = Settings::from_env(&app, &[("T_TELEMETRY", "1")]);
+        let t = transport_for(&settings, &[], Duration::from_secs(2)).unwrap();
+        match t.send(&Request {
+            content_type: "application/json",
+            body: b"{}",
+        }) {
+            Outcome::Failed(why) => {
+                assert_eq!(why, "connection refused");
+                assert!(!why.contains("token"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

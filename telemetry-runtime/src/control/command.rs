@@ -67,13 +67,13 @@ fn set_choice(app: &AppConfig, on: Option<bool>) -> io::Result<Changed> {
             "no configuration directory (neither XDG_CONFIG_HOME nor HOME is set)",
         )
     })?;
-    let mut choice = crate::choice::current(&path);
+    let mut choice = crate::config::choice::current(&path);
     choice.enabled = on;
     if on != Some(true) {
         // Disable and reset delete the installation id (SPEC S-16).
         choice.installation_id = None;
     }
-    crate::choice::write(&path, &choice)?;
+    crate::config::choice::write(&path, &choice)?;
     let mut spool_deleted = false;
     if on == Some(false) {
         if let Some(dir) = app.spool_dir(&ProcessEnv) {
@@ -249,7 +249,7 @@ impl TelemetryArgs {
             return ExitCode::FAILURE;
         }
         if let TelemetryAction::Status { json } = self.action {
-            crate::status::print_status(json);
+            crate::control::status::print_status(json);
             return ExitCode::SUCCESS;
         }
         let Some(app) = crate::api::installed_app() else {
@@ -270,7 +270,7 @@ impl TelemetryArgs {
             }
         };
         let path = changed.path.display();
-        let status = crate::status::status();
+        let status = crate::control::status::status();
         let line = match self.action {
             TelemetryAction::Enable => {
                 let mut line = format!(

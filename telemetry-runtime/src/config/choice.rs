@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{AppConfig, Env};
+use super::builder::AppConfig;
+use super::env::Env;
 
 /// What the file holds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -42,7 +43,7 @@ impl AppConfig {
     /// `<config dir>/<app>/telemetry.json`.
     pub(crate) fn choice_file(&self, env: &dyn Env) -> Option<PathBuf> {
         Some(
-            crate::dirs::config_dir(env)?
+            super::dirs::config_dir(env)?
                 .join(self.dir_name())
                 .join("telemetry.json"),
         )
@@ -89,11 +90,11 @@ pub(crate) fn write(path: &Path, choice: &Choice) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("no parent directory"))?;
-    crate::deliver::spool::create_private_dir(dir)?;
+    super::files::create_private_dir(dir)?;
     let mut bytes = serde_json::to_vec_pretty(choice).map_err(io::Error::other)?;
     bytes.push(b'\n');
     let tmp = dir.join(format!(".telemetry.json.{}", crate::random::hex(12)));
-    crate::deliver::spool::write_private(&tmp, &bytes)?;
+    super::files::write_private(&tmp, &bytes)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })

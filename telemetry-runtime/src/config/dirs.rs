@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::Env;
+use super::env::Env;
 
 fn absolute(env: &dyn Env, var: &str) -> Option<PathBuf> {
     env.var_os(var)

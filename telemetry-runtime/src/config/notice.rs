@@ -4,12 +4,13 @@
 
 use std::io::Write;
 
-use crate::config::{AppConfig, Env};
+use super::builder::AppConfig;
+use super::env::Env;
 
 /// Shows the notice if it is due. `Err` when it could not be recorded as shown: then
 /// nothing may be sent.
 pub(crate) fn show(app: &AppConfig, env: &dyn Env, text: &str) -> Result<(), ()> {
-    if crate::attributes::detect_ci(env).0 == Some(true) {
+    if super::ci::detect_ci(env).0 == Some(true) {
         print(text);
         return Ok(());
     }
@@ -19,12 +20,12 @@ pub(crate) fn show(app: &AppConfig, env: &dyn Env, text: &str) -> Result<(), ()>
     }
     print(text);
     let dir = marker.parent().ok_or(())?;
-    crate::deliver::spool::create_private_dir(dir).map_err(|_| ())?;
+    super::files::create_private_dir(dir).map_err(|_| ())?;
     let body = format!(
         "The {} telemetry notice was shown; delete this file to see it again.\n",
         app.name
     );
-    match crate::deliver::spool::write_private(&marker, body.as_bytes()) {
+    match super::files::write_private(&marker, body.as_bytes()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(_) => Err(()),

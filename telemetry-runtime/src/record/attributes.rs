@@ -1,13 +1,9 @@
-//! Environment attributes (SPEC S-4): os/arch in Go's names, CI detection, group channel,
-//! user-provided extra attributes.
-//!
-//! CI detection is a table rather than the `ci_info` crate: the table is the list werf
-//! uses plus the other common systems, it reads through [`Env`] so it can be tested
-//! without touching the process environment, and it adds no crate.
+//! Environment attributes (SPEC S-4): os/arch in Go's names, CI (detected by
+//! `config::ci`), group channel, user-provided extra attributes.
 
 use std::collections::BTreeMap;
 
-use crate::config::{parse_switch, AppConfig, Env, Note};
+use crate::config::{detect_ci, AppConfig, Env, Note};
 use crate::event::Attributes;
 
 /// `std::env::consts::OS` in Go's `GOOS` names.
@@ -31,46 +27,6 @@ pub fn go_arch(arch: &str, little_endian: bool) -> &str {
         "loongarch64" => "loong64",
         "wasm32" => "wasm",
         other => other, // arm, riscv64, s390x, mips, mips64 …
-    }
-}
-
-/// CI systems: (variable whose presence identifies it, `ciName`). First match wins.
-const CI_SYSTEMS: &[(&str, &str)] = &[
-    ("GITLAB_CI", "gitlab"),
-    ("GITHUB_ACTIONS", "github-actions"),
-    ("JENKINS_URL", "jenkins"),
-    ("TRAVIS", "travis"),
-    ("CIRCLECI", "circleci"),
-    ("TEAMCITY_VERSION", "teamcity"),
-    ("BUDDY", "buddy"),
-    ("GO_SERVER_URL", "gocd"),
-    ("TF_BUILD", "azure-pipelines"),
-    ("BITBUCKET_BUILD_NUMBER", "bitbucket"),
-    ("BUILDKITE", "buildkite"),
-    ("DRONE", "drone"),
-    ("APPVEYOR", "appveyor"),
-    ("CODEBUILD_BUILD_ID", "codebuild"),
-    ("SEMAPHORE", "semaphore"),
-    ("CF_BUILD_ID", "codefresh"),
-    ("HUDSON_URL", "hudson"),
-    ("BITRISE_IO", "bitrise"),
-    ("CI_XCODE_PROJECT", "xcode-cloud"),
-    ("WOODPECKER", "woodpecker"),
-];
-
-/// `(ci, ciName)`: a known system's variable, or `CI` set to anything but a false value.
-pub(crate) fn detect_ci(env: &dyn Env) -> (Option<bool>, Option<String>) {
-    for (var, name) in CI_SYSTEMS {
-        if env
-            .var_os(var)
-            .is_some_and(|v| !v.is_empty() && parse_switch(&v) != Some(false))
-        {
-            return (Some(true), Some((*name).to_owned()));
-        }
-    }
-    match env.var_os("CI") {
-        Some(v) if !v.is_empty() && parse_switch(&v) != Some(false) => (Some(true), None),
-        _ => (None, None),
     }
 }
 
@@ -139,33 +95,6 @@ mod tests {
         assert_eq!(go_arch("riscv64", true), "riscv64");
         assert_eq!(go_arch("powerpc64", true), "ppc64le");
         assert_eq!(go_arch("powerpc64", false), "ppc64");
-    }
-
-    #[test]
-    fn ci_detection() {
-        assert_eq!(detect_ci(&[]), (None, None));
-        assert_eq!(detect_ci(&[("CI", "true")]), (Some(true), None));
-        assert_eq!(detect_ci(&[("CI", "false")]), (None, None));
-        assert_eq!(
-            detect_ci(&[("CI", "true"), ("GITLAB_CI", "true")]),
-            (Some(true), Some("gitlab".into()))
-        );
-        assert_eq!(
-            detect_ci(&[("GITHUB_ACTIONS", "true")]),
-            (Some(true), Some("github-actions".into()))
-        );
-        assert_eq!(
-            detect_ci(&[("JENKINS_URL", "http://j/")]),
-            (Some(true), Some("jenkins".into()))
-        );
-        assert_eq!(
-            detect_ci(&[("TEAMCITY_VERSION", "2024.1")]),
-            (Some(true), Some("teamcity".into()))
-        );
-        assert_eq!(
-            detect_ci(&[("GO_SERVER_URL", "x")]),
-            (Some(true), Some("gocd".into()))
-        );
     }
 
     #[test]

@@ -135,7 +135,7 @@ fn existing_installation_id(app: &AppConfig, env: &dyn Env) -> Option<String> {
     if !app.installation_id {
         return None;
     }
-    crate::choice::current(&app.choice_file(env)?).installation_id
+    crate::config::choice::current(&app.choice_file(env)?).installation_id
 }
 
 #[cfg(not(feature = "telemetry"))]
@@ -149,11 +149,11 @@ fn next_event(app: &AppConfig, env: &dyn Env) -> Option<Event> {
     let process = crate::event::ProcessInfo {
         execution_id: crate::random::uuid_v4().to_string(),
         project_id: std::env::current_dir()
-            .map(|d| crate::project::project_id_for_dir(&d))
+            .map(|d| crate::record::project::project_id_for_dir(&d))
             .unwrap_or_default(),
-        attributes: crate::attributes::detect(app, env, &mut notes),
+        attributes: crate::record::attributes::detect(app, env, &mut notes),
         user_id: existing_installation_id(app, env)
-            .filter(|_| crate::attributes::detect_ci(env).0 != Some(true)),
+            .filter(|_| crate::config::detect_ci(env).0 != Some(true)),
         schema_version: app.schema_version,
     };
     Some(crate::event::RawEvent::started(app.name.as_str().into(), &[]).complete(&process))

@@ -1,5 +1,5 @@
-//! Process state: the installed runtime, the per-thread capture override used by
-//! [`crate::testing`], the command currently running on this thread, and the commands of
+//! Process state: the installed runtime, the per-thread capture override (a test
+//! capture's runtime), the command currently running on this thread, and the commands of
 //! the process whose CommandExited is not sent yet.
 //!
 //! The life of a command (SPEC S-1, S-6, S-11):
@@ -21,25 +21,30 @@ use std::time::Instant;
 
 use clap::{ArgMatches, Command};
 
-use crate::config::{AppConfig, Decision, ProcessEnv, Settings};
-use crate::deliver::sender::Sender;
-use crate::event::{Event, ProcessInfo, RawEvent};
-use crate::invocation::Invocation;
+use super::invocation::Invocation;
+use crate::config::{AppConfig, Settings};
+use crate::event::RawEvent;
+
+/// Where a runtime's events go: delivery's sender (`crate::deliver`) for the installed
+/// runtime, an in-memory capture for `crate::testing`. This part names neither.
+pub(crate) trait Sink: Send + Sync {
+    /// Telemetry is installed and on: start what should overlap with parsing.
+    fn start(&self) {}
+    /// Takes an event; never blocks on I/O.
+    fn emit(&self, event: RawEvent);
+    /// A command ended, or the process ends: deliver what is pending, within the deadline.
+    fn flush(&self) {}
+}
 
 pub(crate) struct Runtime {
     pub app: AppConfig,
     pub settings: Settings,
     /// What the app parsed: set by `parse`/`record`, read at CommandStarted.
     invocation: Mutex<Option<Invocation>>,
-    sink: Sink,
-}
-
-enum Sink {
-    Background(Sender),
-    Capture {
-        events: Mutex<Vec<Event>>,
-        process: Box<ProcessInfo>,
-    },
+    sink: Arc<dyn Sink>,
+    /// The process's installed runtime: its commands are the process's (registered among
+    /// the open ones, held for `main`'s code). False for a test capture.
+    process_wide: bool,
 }
 
 static GLOBAL: OnceLock<Arc<Runtime>> = OnceLock::new();
@@ -57,33 +62,20 @@ thread_local! {
 }
 
 impl Runtime {
-    pub(crate) fn background(app: AppConfig, settings: Settings) -> Runtime {
-        let sender = Sender::new(app.clone(), settings.clone());
-        Runtime::with_sink(app, settings, Sink::Background(sender))
-    }
-
-    pub(crate) fn capture(app: AppConfig, settings: Settings, process: ProcessInfo) -> Runtime {
-        Runtime::with_sink(
-            app,
-            settings,
-            Sink::Capture {
-                events: Mutex::new(Vec::new()),
-                process: Box::new(process),
-            },
-        )
-    }
-
-    fn with_sink(app: AppConfig, settings: Settings, sink: Sink) -> Runtime {
+    /// A runtime whose events go to `sink`; `process_wide` for the installed one.
+    pub(crate) fn new(
+        app: AppConfig,
+        settings: Settings,
+        sink: Arc<dyn Sink>,
+        process_wide: bool,
+    ) -> Runtime {
         Runtime {
             app,
             settings,
             invocation: Mutex::new(None),
             sink,
+            process_wide,
         }
-    }
-
-    fn is_background(&self) -> bool {
-        matches!(self.sink, Sink::Background(_))
     }
 
     pub(crate) fn record(&self, cmd: &Command, matches: &ArgMatches) {
@@ -118,23 +110,11 @@ impl Runtime {
     }
 
     pub(crate) fn emit(&self, event: RawEvent) {
-        match &self.sink {
-            Sink::Background(sender) => sender.emit(event),
-            Sink::Capture { events, process } => lock(events).push(event.complete(process)),
-        }
+        self.sink.emit(event);
     }
 
     pub(crate) fn flush(&self) {
-        if let Sink::Background(sender) = &self.sink {
-            sender.flush();
-        }
-    }
-
-    pub(crate) fn take_captured(&self) -> Vec<Event> {
-        match &self.sink {
-            Sink::Capture { events, .. } => std::mem::take(&mut *lock(events)),
-            Sink::Background(_) => Vec::new(),
-        }
+        self.sink.flush();
     }
 }
 
@@ -142,32 +122,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Installs the process-wide runtime (first call wins). Returns whether telemetry is on.
-pub(crate) fn install(app: AppConfig) -> bool {
+/// Installs the process-wide runtime `make` builds (the first call wins; inside a test
+/// capture the capture's runtime stays in charge). Returns whether telemetry is on.
+pub(crate) fn install(make: impl FnOnce() -> Runtime) -> bool {
     if CAPTURING.with(Cell::get) {
-        return true; // inside testing::capture the capture's runtime stays in charge
+        return true;
     }
-    let rt = GLOBAL.get_or_init(|| {
-        let mut settings = Settings::from_env(&app, &ProcessEnv);
-        if !settings.enabled {
-            // Switched off: undelivered events of earlier runs are deleted too.
-            if let Some(dir) = app.spool_dir(&ProcessEnv) {
-                crate::deliver::spool::Spool::new(dir).delete();
-            }
-        } else if settings.decision == (Decision::AppDefault { on: true }) {
-            if let Some(text) = &app.notice {
-                if crate::notice::show(&app, &ProcessEnv, text).is_err() {
-                    // The notice could not be recorded as shown: send nothing at all.
-                    settings.enabled = false;
-                }
-            }
-        }
-        Arc::new(Runtime::background(app, settings))
-    });
+    let rt = GLOBAL.get_or_init(|| Arc::new(make()));
     if rt.settings.enabled {
-        if let Sink::Background(sender) = &rt.sink {
-            sender.start();
-        }
+        rt.sink.start();
         ENABLED.store(true, Ordering::Release);
     }
     rt.settings.enabled
@@ -282,7 +245,7 @@ impl ActiveCommand {
         state.send_started(&mut p);
         let duration = state.started.elapsed().as_millis() as u64;
         p.returned = Some((exit_code, duration));
-        if state.rt.is_background() && MAIN_HOLDS.load(Ordering::Acquire) {
+        if state.rt.process_wide && MAIN_HOLDS.load(Ordering::Acquire) {
             return; // held: exit_all sends it with the process's code
         }
         let sent = state.send_exited(&mut p, exit_code);
@@ -313,7 +276,7 @@ pub(crate) fn begin(name: Option<&str>, matches: Option<&ArgMatches>) -> bool {
         return false;
     }
     let Some(rt) = current() else { return false };
-    if rt.is_background() {
+    if rt.process_wide {
         release_returned();
     }
     let (inv, known) = rt.invocation_for(name, matches);
@@ -335,7 +298,7 @@ pub(crate) fn begin(name: Option<&str>, matches: Option<&ArgMatches>) -> bool {
         event.ts = started_ts;
         state.rt.emit(event);
     }
-    if state.rt.is_background() {
+    if state.rt.process_wide {
         lock(&OPEN).push(state.clone());
     }
     CURRENT.with(|c| *c.borrow_mut() = Some(ActiveCommand { state }));

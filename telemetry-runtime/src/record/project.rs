@@ -24,7 +24,9 @@ pub(crate) fn project_id_for_dir(dir: &Path) -> String {
 /// The project id for an origin URL, or `""` when it can't be parsed.
 pub fn project_id_from_url(url: &str) -> String {
     match normalize(url) {
-        Some((host, path)) => crate::digest::sha256_hex(format!("{host}:::{path}").as_bytes()),
+        Some((host, path)) => {
+            crate::record::digest::sha256_hex(format!("{host}:::{path}").as_bytes())
+        }
         None => String::new(),
     }
 }
@@ -311,7 +313,7 @@ fn config_value(raw: &str) -> String {
 mod tests {
     use super::*;
 
-    const FIXTURES: &str = include_str!("../fixtures/project-id.tsv");
+    const FIXTURES: &str = include_str!("../../fixtures/project-id.tsv");
 
     #[test]
     fn every_fixture_row_matches() {
@@ -370,7 +372,7 @@ mod tests {
         }
     }
 
-    const GO_VECTORS: &str = include_str!("../fixtures/project-id-go.tsv");
+    const GO_VECTORS: &str = include_str!("../../fixtures/project-id-go.tsv");
 
     /// Ids werf computes (Go's `net/url`, go-git's endpoint): fixtures/project-id-go.tsv,
     /// made by fixtures/werf_project_id.go. Unicode hosts stay Unicode (no IDNA); `%XX` of

@@ -1,0 +1,26 @@
+//! Record: what happened in this run, as events (SPEC S-1 to S-6, S-11).
+//!
+//! - `state`: the installed runtime, the command running on each thread, the commands of the
+//!   process whose CommandExited is not sent yet (held for `main`'s code), and `exit_all`;
+//!   events leave it through the `Sink` trait, which delivery (and [`crate::testing`]'s
+//!   capture) implement — so this part never names either;
+//! - `invocation`: parsed matches → command path and option names (never values);
+//! - [`exit`]: exit codes of handler return types;
+//! - [`attributes`]: os/arch in Go's names, CI, group channel, extra attributes;
+//! - `project` and `digest`: the project id, SHA-256 of the normalized git origin.
+//!
+//! It offers `Runtime`, `Sink`, the command life cycle (`begin`, `ActiveCommand::end`,
+//! `exit_all`), `attributes::detect` and `project::project_id_for_dir`; it imports only
+//! `config` and the event vocabulary.
+
+pub(crate) mod attributes;
+pub(crate) mod exit;
+
+#[cfg(feature = "telemetry")]
+pub(crate) mod digest;
+#[cfg(feature = "telemetry")]
+pub(crate) mod invocation;
+#[cfg(feature = "telemetry")]
+pub(crate) mod project;
+#[cfg(feature = "telemetry")]
+pub(crate) mod state;
