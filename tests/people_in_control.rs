@@ -20,12 +20,14 @@ fn home() -> Arc<tempfile::TempDir> {
     werf(&[]).home_dir()
 }
 
-/// The mini-werf in `home`, sending to `url` and logging to `log`, with no on/off variable.
+/// The mini-werf in `home`, sending to `url` and logging to `log`, with no on/off variable;
+/// inline, so that the receiver has the events when the run exits.
 fn werf_in(home: &Arc<tempfile::TempDir>, args: &[&str], url: &str, log: &Path) -> Run {
     werf(args)
         .home(Some(home))
         .env("WERF_TELEMETRY_TRACE_URL", url)
         .env("WERF_TELEMETRY_LOG_FILE", log)
+        .env("WERF_TELEMETRY_DELIVERY", "inline")
 }
 
 fn choice_file(home: &Arc<tempfile::TempDir>, app: &str) -> std::path::PathBuf {

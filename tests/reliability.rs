@@ -27,9 +27,11 @@ fn same_as_off(run: Run, what: &str) -> Finished {
     done
 }
 
+/// Telemetry on, inline: the faults of the network happen in the command's own process.
 fn on(run: Run, url: &str) -> Run {
     run.env("WERF_TELEMETRY", "1")
         .env("WERF_TELEMETRY_TRACE_URL", url)
+        .env("WERF_TELEMETRY_DELIVERY", "inline")
 }
 
 #[test]

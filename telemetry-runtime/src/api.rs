@@ -45,7 +45,7 @@ fn runtime(app: AppConfig) -> crate::record::state::Runtime {
     let mut settings = Settings::from_env(&app, &ProcessEnv);
     if !settings.enabled {
         if let Some(dir) = app.spool_dir(&ProcessEnv) {
-            crate::deliver::spool::Spool::new(dir).delete();
+            crate::deliver::queue::Queue::new(dir).delete();
         }
     } else if settings.decision == (Decision::AppDefault { on: true }) {
         if let Some(text) = &app.notice {
@@ -53,6 +53,10 @@ fn runtime(app: AppConfig) -> crate::record::state::Runtime {
                 settings.enabled = false;
             }
         }
+    }
+    if settings.enabled {
+        // `std::process::exit` anywhere still records CommandExited.
+        crate::record::at_exit::register();
     }
     let sender = crate::deliver::sender::Sender::new(app.clone(), settings.clone());
     crate::record::state::Runtime::new(app, settings, std::sync::Arc::new(sender), true)

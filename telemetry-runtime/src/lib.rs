@@ -51,7 +51,10 @@ pub use api::{
     try_parse_from,
 };
 pub use catalog::{catalog, catalog_of, Catalog, CatalogCommand, CatalogOption};
-pub use config::{parse_switch, Decision, Note, Protocol, Telemetry, DEFAULT_TIMEOUT, MAX_TIMEOUT};
+pub use config::{
+    parse_switch, Decision, Delivery, DeliveryReason, Note, Protocol, Telemetry,
+    DEFAULT_SENDER_LIFE, DEFAULT_TIMEOUT, MAX_SENDER_LIFE, MAX_TIMEOUT,
+};
 pub use control::command::{
     reset, set_enabled, telemetry_command, Changed, TelemetryAction, TelemetryArgs,
 };

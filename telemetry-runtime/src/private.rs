@@ -243,11 +243,16 @@ pub struct MainGuard {
 }
 
 impl MainGuard {
-    /// Called first thing in `main`.
+    /// Called first thing in `main`. In a detached sender process (SPEC S-19) it never
+    /// returns: the sender drains the queue and exits, and `main`'s body never runs.
     #[inline]
     pub fn enter() -> MainGuard {
         #[cfg(feature = "telemetry")]
-        crate::record::state::hold_exits();
+        {
+            crate::deliver::detached::run_if_sender();
+            crate::config::delivery::mark_main_attribute();
+            crate::record::state::hold_exits();
+        }
         MainGuard { _private: () }
     }
 

@@ -1,7 +1,10 @@
 //! Fixture in fd's shape: derive with `flatten` and `args_override_self`, the options
 //! parsed *inside* the annotated handler, the handler returning `Ok` with an exit status of
-//! its own (`HasResults(false)` → 1), and a Ctrl-C thread that ends the process with 130
-//! while the handler runs. Black-box tests: tests/real_shapes.rs.
+//! its own (`HasResults(false)` → 1), a Ctrl-C thread that ends the process with 130
+//! while the handler runs, and — with `FIXTURE_PROCESS_EXIT=<code>` — `main` ending the
+//! way fd's does, through a helper that calls `std::process::exit` after the handler
+//! returned (fd's `ExitCode::exit()`). Black-box tests: tests/real_shapes.rs,
+//! tests/process_exit.rs.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -81,11 +84,23 @@ fn main() -> ExitCode {
         println!("{}", cli_telemetry::catalog_of::<Opts>().to_json());
         return ExitCode::SUCCESS;
     }
-    match run() {
+    let result = run();
+    if let Some(code) = std::env::var("FIXTURE_PROCESS_EXIT")
+        .ok()
+        .and_then(|c| c.parse().ok())
+    {
+        exit_like_fd(code);
+    }
+    match result {
         Ok(status) => ExitCode::from(status.exit_code() as u8),
         Err(e) => {
             eprintln!("[fd error]: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// fd's `ExitCode::exit()`: the process ends here, and `main` never returns.
+fn exit_like_fd(code: i32) -> ! {
+    std::process::exit(code)
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses a part
 
 pub mod otlp;
+pub mod procs;
 pub mod proxy;
 pub mod tls;
 
@@ -158,18 +159,31 @@ impl Run {
         self
     }
 
-    /// Telemetry on, sending to `url`, logging to `log`.
+    /// Telemetry on, sending to `url`, logging to `log`, delivering inline (the suites that
+    /// read the receiver as the process exits; `tests/detached.rs` sets `detached`).
     pub fn telemetry(self, url: &str, log: &Path) -> Self {
         self.env("WERF_TELEMETRY", "1")
             .env("WERF_TELEMETRY_TRACE_URL", url)
             .env("WERF_TELEMETRY_LOG_FILE", log)
+            .env("WERF_TELEMETRY_DELIVERY", "inline")
     }
 
-    /// Telemetry on for a fixture app of `tests/apps/` (env prefix `APP`).
+    /// Telemetry on for a fixture app of `tests/apps/` (env prefix `APP`), inline.
     pub fn app_telemetry(self, url: &str, log: &Path) -> Self {
         self.env("APP_TELEMETRY", "1")
             .env("APP_TELEMETRY_TRACE_URL", url)
             .env("APP_TELEMETRY_LOG_FILE", log)
+            .env("APP_TELEMETRY_DELIVERY", "inline")
+    }
+
+    /// Starts the run without waiting (stdout and stderr discarded); the caller keeps the
+    /// home alive (`home_dir`) for as long as the child runs.
+    pub fn spawn(mut self) -> std::process::Child {
+        self.cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn")
     }
 
     pub fn run(mut self) -> Finished {
@@ -433,6 +447,30 @@ pub fn git(dir: &Path, args: &[&str]) {
         "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Waits (bounded) until `done` holds; returns whether it did.
+pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if done() {
+            return true;
+        }
+        if start.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Process ids of the detached senders a log file names ("detached sender started").
+pub fn sender_pids(log: &Path) -> Vec<u32> {
+    read_log(log)
+        .diagnostics_containing("detached sender started")
+        .iter()
+        .filter_map(|d| d.get("pid")?.as_u64())
+        .map(|p| p as u32)
+        .collect()
 }
 
 pub fn read_log(path: &Path) -> cli_telemetry::testing::Log {

@@ -47,3 +47,22 @@ pub fn event_of(span: &Span) -> Event {
         schema_version: int(span, "schemaVersion") as u32,
     }
 }
+
+/// Every event in OTLP/HTTP JSON request bodies, decoded with the official types.
+pub fn events_in(bodies: &[Vec<u8>]) -> Vec<Event> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    bodies
+        .iter()
+        .flat_map(|body| {
+            let request: ExportTraceServiceRequest =
+                serde_json::from_slice(body).expect("an OTLP JSON body");
+            request
+                .resource_spans
+                .into_iter()
+                .flat_map(|r| r.scope_spans)
+                .flat_map(|s| s.spans)
+                .map(|span| event_of(&span))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

@@ -4,12 +4,20 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
+use super::delivery::Delivery;
 use super::env::Env;
 
 /// Default flush deadline at process end: werf's export timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1300);
 /// Largest deadline accepted from `<PREFIX>_TELEMETRY_TIMEOUT_MS`; larger values are clamped.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default life of the detached sender process (SPEC S-19): it exits by then, whatever the
+/// endpoint does; events it could not deliver stay queued for a later sender.
+pub const DEFAULT_SENDER_LIFE: Duration = Duration::from_secs(10);
+/// Longest life accepted for the detached sender; longer values are clamped.
+pub const MAX_SENDER_LIFE: Duration = Duration::from_secs(60);
 
 /// The application's telemetry settings, made with [`Telemetry::builder`] and installed
 /// once at the start of `main`.
@@ -29,7 +37,9 @@ pub struct Telemetry {
     pub(crate) app: AppConfig,
 }
 
-#[derive(Clone, Debug)]
+/// What the application set. It also travels, as JSON in the environment, to the detached
+/// sender process, which never runs `main`'s body.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct AppConfig {
     pub name: String,
     pub env_prefix: String,
@@ -49,11 +59,15 @@ pub(crate) struct AppConfig {
     pub span_name: Option<String>,
     /// `schemaVersion` of every event.
     pub schema_version: u32,
+    /// The delivery mode the application chose; `None`: the defaults (SPEC S-9).
+    pub delivery: Option<Delivery>,
+    /// The detached sender's life (SPEC S-19).
+    pub sender_life: Duration,
 }
 
 /// The OTLP/HTTP encoding of request bodies (SPEC S-8), named as OpenTelemetry names it in
 /// `OTEL_EXPORTER_OTLP_PROTOCOL`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Protocol {
     /// `http/json`: the protobuf JSON mapping, `application/json` (the default).
@@ -87,8 +101,8 @@ impl Protocol {
     }
 }
 
-/// Where undelivered events wait for a later run.
-#[derive(Clone, Debug)]
+/// Where the queue of events is (SPEC S-13).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) enum SpoolSetting {
     /// `<cache dir>/<app>/telemetry-spool`.
     Default,
@@ -130,6 +144,8 @@ impl Telemetry {
                 installation_id: false,
                 span_name: None,
                 schema_version: crate::event::SCHEMA_VERSION,
+                delivery: None,
+                sender_life: DEFAULT_SENDER_LIFE,
             },
         }
     }
@@ -174,9 +190,12 @@ impl Telemetry {
         self
     }
 
-    /// Where undelivered events wait for a later run (SPEC S-13). Default:
+    /// Where the durable queue of events is (SPEC S-13): every recorded event waits there
+    /// until its fate is final, so that a run killed by a signal loses nothing, and events
+    /// that could not be delivered are sent by a later sender. Default:
     /// `<cache dir>/<app>/telemetry-spool`, the cache dir being `$XDG_CACHE_HOME` or the
-    /// platform's. `None` disables the spool.
+    /// platform's. `None` disables the queue: delivery is then inline, and undelivered
+    /// events are dropped (and logged as such).
     pub fn spool_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.app.spool = match dir {
             Some(dir) => SpoolSetting::Dir(dir),
@@ -249,6 +268,32 @@ impl Telemetry {
     /// ```
     pub fn schema_version(mut self, version: u32) -> Self {
         self.app.schema_version = version;
+        self
+    }
+
+    /// How events leave the process (SPEC S-9). Without a call: [`Delivery::Detached`] for
+    /// interactive runs when `main` carries `#[cli_telemetry::main]`, [`Delivery::Inline`]
+    /// in CI and without the attribute. The person running the tool overrides it with
+    /// `<PREFIX>_TELEMETRY_DELIVERY=detached|inline`.
+    ///
+    /// ```
+    /// use cli_telemetry_runtime::{Delivery, Telemetry};
+    ///
+    /// // A tool whose runs are mostly in CI-like sandboxes that kill what is left.
+    /// let t = Telemetry::builder("mytool").delivery(Delivery::Inline);
+    /// # let _ = t;
+    /// ```
+    pub fn delivery(mut self, mode: Delivery) -> Self {
+        self.app.delivery = Some(mode);
+        self
+    }
+
+    /// The longest the detached sender process lives (default 10 s, at most 60 s): it exits
+    /// by then whatever the endpoint does, and what it could not deliver stays queued for
+    /// a later sender. The person running the tool can set it with
+    /// `<PREFIX>_TELEMETRY_SENDER_LIFE_MS`.
+    pub fn sender_life(mut self, life: Duration) -> Self {
+        self.app.sender_life = life.min(MAX_SENDER_LIFE);
         self
     }
 

@@ -5,7 +5,8 @@
 //! - [`env`]: what the environment says, through the `Env` abstraction every rule reads
 //!   (so the rules are tested without the process environment), switches and the `Note`s of
 //!   ignored values; [`ci`]: CI detection;
-//! - [`decide`]: the order of the rules, [`Decision`]; [`settings`]: everything read once at
+//! - [`decide`]: the order of the rules, [`Decision`]; [`delivery`]: detached or inline,
+//!   and why; [`settings`]: everything read once at
 //!   install (`Settings::from_env`); [`headers`]: request headers and percent-decoding;
 //! - `choice`: the person's lasting choice and the installation id in
 //!   `<config dir>/<app>/telemetry.json`; `notice`: the first-run notice; [`dirs`]: the
@@ -18,6 +19,7 @@
 pub(crate) mod builder;
 pub(crate) mod ci;
 pub(crate) mod decide;
+pub(crate) mod delivery;
 pub(crate) mod dirs;
 pub(crate) mod env;
 pub(crate) mod headers;
@@ -30,8 +32,11 @@ pub(crate) mod files;
 #[cfg(feature = "telemetry")]
 pub(crate) mod notice;
 
-pub use builder::{Protocol, Telemetry, DEFAULT_TIMEOUT, MAX_TIMEOUT};
+pub use builder::{
+    Protocol, Telemetry, DEFAULT_SENDER_LIFE, DEFAULT_TIMEOUT, MAX_SENDER_LIFE, MAX_TIMEOUT,
+};
 pub use decide::Decision;
+pub use delivery::{Delivery, DeliveryReason};
 pub use env::{parse_switch, Note};
 
 pub(crate) use builder::AppConfig;

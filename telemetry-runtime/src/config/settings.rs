@@ -6,8 +6,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::builder::{AppConfig, Protocol, MAX_TIMEOUT};
+use super::builder::{AppConfig, Protocol, MAX_SENDER_LIFE, MAX_TIMEOUT};
 use super::decide::{decide, Decision};
+use super::delivery::{Delivery, DeliveryReason};
 use super::env::{Env, Note};
 
 /// Everything the environment decided, read once at [`Telemetry::install`].
@@ -26,6 +27,11 @@ pub(crate) struct Settings {
     /// Request headers: the app's, then the user's (which replace an app header of the
     /// same name). Values are secrets: never logged, printed or shown.
     pub headers: Vec<(String, String)>,
+    /// How events leave the process, and why (SPEC S-9).
+    pub delivery: Delivery,
+    pub delivery_reason: DeliveryReason,
+    /// The detached sender's life.
+    pub sender_life: Duration,
 }
 
 impl Settings {
@@ -47,6 +53,9 @@ impl Settings {
             spool: None,
             protocol: app.protocol,
             headers: Vec::new(),
+            delivery: Delivery::Inline,
+            delivery_reason: DeliveryReason::App,
+            sender_life: app.sender_life,
         };
         if enabled {
             settings.read_details(app, env);
@@ -91,6 +100,7 @@ impl Settings {
             }
         }
         self.headers = super::headers::read_headers(app, env, &mut self.notes);
+        self.read_delivery(app, env);
         let timeout_var = app.var("_TIMEOUT_MS");
         if let Some(value) = env.var_os(&timeout_var) {
             match value
@@ -110,6 +120,51 @@ impl Settings {
                 }
                 None => self.notes.push(Note::warn(format!(
                     "{timeout_var} is not a whole number of milliseconds; ignored"
+                ))),
+            }
+        }
+    }
+}
+
+impl Settings {
+    /// The delivery mode (SPEC S-9) and the detached sender's life (S-19). Detached needs
+    /// the queue: without one (disabled by the app, no cache directory, debug mode) the run
+    /// is inline.
+    fn read_delivery(&mut self, app: &AppConfig, env: &dyn Env) {
+        let ci = super::ci::detect_ci(env).0 == Some(true);
+        let (mode, reason) = super::delivery::resolve(
+            &app.var("_DELIVERY"),
+            app.delivery,
+            ci,
+            super::delivery::has_main_attribute(),
+            env,
+            &mut self.notes,
+        );
+        (self.delivery, self.delivery_reason) = match mode {
+            Delivery::Detached if self.spool.is_none() => {
+                (Delivery::Inline, DeliveryReason::NoQueue)
+            }
+            _ => (mode, reason),
+        };
+        let life_var = app.var("_SENDER_LIFE_MS");
+        if let Some(value) = env.var_os(&life_var) {
+            match value
+                .to_str()
+                .map(str::trim)
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                Some(ms) => {
+                    let wanted = Duration::from_millis(ms);
+                    if wanted > MAX_SENDER_LIFE {
+                        self.notes.push(Note::warn(format!(
+                            "{life_var} is above the maximum of {} ms; clamped",
+                            MAX_SENDER_LIFE.as_millis()
+                        )));
+                    }
+                    self.sender_life = wanted.min(MAX_SENDER_LIFE);
+                }
+                None => self.notes.push(Note::warn(format!(
+                    "{life_var} is not a whole number of milliseconds; ignored"
                 ))),
             }
         }

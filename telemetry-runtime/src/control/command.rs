@@ -78,7 +78,7 @@ fn set_choice(app: &AppConfig, on: Option<bool>) -> io::Result<Changed> {
     if on == Some(false) {
         if let Some(dir) = app.spool_dir(&ProcessEnv) {
             spool_deleted = dir.exists();
-            crate::deliver::spool::Spool::new(dir).delete();
+            crate::deliver::queue::Queue::new(dir).delete();
         }
     }
     Ok(Changed {

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::config::{AppConfig, Decision, Env, Note, ProcessEnv, Protocol, Settings, Telemetry};
+use crate::config::{
+    AppConfig, Decision, Delivery, DeliveryReason, Env, Note, ProcessEnv, Protocol, Settings,
+    Telemetry,
+};
 use crate::event::Event;
 
 /// The answer to "is telemetry on, and why?" — see [`status`].
@@ -38,6 +41,12 @@ pub struct Status {
     pub spool: Option<PathBuf>,
     /// The exit deadline in milliseconds.
     pub deadline_ms: u64,
+    /// How events leave the process (SPEC S-9).
+    pub delivery: Delivery,
+    /// What decided [`Status::delivery`].
+    pub delivery_decided_by: DeliveryReason,
+    /// The detached sender's life in milliseconds.
+    pub sender_life_ms: u64,
     /// The next CommandStarted for the current directory, as it would be sent (no options;
     /// `ts` and `executionID` differ in every run). `None` when compiled out.
     pub next_event: Option<Event>,
@@ -111,6 +120,9 @@ fn compute(app: &AppConfig, env: &dyn Env) -> Status {
         log_file: settings.log_file.clone().filter(|_| settings.enabled),
         spool: settings.spool.clone().filter(|dir| dir.exists()),
         deadline_ms: settings.timeout.as_millis() as u64,
+        delivery: settings.delivery,
+        delivery_decided_by: settings.delivery_reason.clone(),
+        sender_life_ms: settings.sender_life.as_millis() as u64,
         next_event: next_event(app, env),
         switch_var: app.var(""),
         sends_installation_id: app.installation_id,
@@ -252,6 +264,9 @@ impl Status {
     ///   "debug": bool, "ignored": [ { "level": string, "message": string } ],
     ///   "endpoint": string|null, "proxy": "host:port"|null, "protocol": "http/json"|"http/protobuf",
     ///   "headers": [ header name ], "logFile": string|null, "spool": string|null, "deadlineMs": int,
+    ///   "delivery": { "mode": "detached"|"inline",
+    ///                 "decidedBy": "env"|"app"|"ci"|"noMainAttribute"|"default"|"noQueue",
+    ///                 "var"?: string, "senderLifeMs": int },
     ///   "switchOff": string, "choiceFile": string|null,
     ///   "installationId": { "exists": bool, "id": string|null }|null   (null: not sent by the app),
     ///   "nextEvent": <event envelope>|null }
@@ -272,6 +287,7 @@ impl Status {
             "logFile": self.log_file.as_ref().map(|p| p.display().to_string()),
             "spool": self.spool.as_ref().map(|p| p.display().to_string()),
             "deadlineMs": self.deadline_ms,
+            "delivery": self.delivery_json(),
             "switchOff": format!("{}=0 or DO_NOT_TRACK=1", self.switch_var),
             "choiceFile": self.choice_file.as_ref().map(|p| p.display().to_string()),
             "installationId": if self.sends_installation_id {
@@ -281,6 +297,18 @@ impl Status {
             },
             "nextEvent": self.next_event,
         })
+    }
+
+    fn delivery_json(&self) -> Value {
+        let mut v = json!({
+            "mode": self.delivery.as_str(),
+            "decidedBy": self.delivery_decided_by.as_str(),
+            "senderLifeMs": self.sender_life_ms,
+        });
+        if let DeliveryReason::EnvVar { var } = &self.delivery_decided_by {
+            v["var"] = var.as_str().into();
+        }
+        v
     }
 
     /// The rendering for humans.
@@ -316,8 +344,25 @@ impl Status {
             out.push_str(&format!("  log file:    {log}\n"));
             if let Some(spool) = &self.spool {
                 out.push_str(&format!(
-                    "  spool:       {} (undelivered events wait here)\n",
+                    "  queue:       {} (events wait here until their fate is final)\n",
                     spool.display()
+                ));
+            }
+            if !self.debug {
+                let how = match self.delivery {
+                    Delivery::Detached => format!(
+                        "detached: events are queued and sent after the command exits by a background process of this program (at most {} ms), so the exit never waits for the network",
+                        self.sender_life_ms
+                    ),
+                    _ => format!(
+                        "inline: at exit, pending events get up to {} ms",
+                        self.deadline_ms
+                    ),
+                };
+                out.push_str(&format!("  delivery:    {how}\n"));
+                out.push_str(&format!(
+                    "               ({})\n",
+                    self.delivery_decided_by.describe()
                 ));
             }
             out.push_str(&format!("  deadline:    {} ms at exit\n", self.deadline_ms));

@@ -17,16 +17,20 @@
 //! (switching off) and the log file's `diagnostic` lines; status reads `endpoint` and
 //! `proxy` to say where events would go.
 
+pub(crate) mod detached;
 pub(crate) mod endpoint;
+mod fates;
+mod handoff;
 #[cfg(feature = "builtin-http")]
 pub(crate) mod http;
 pub(crate) mod logfile;
 pub(crate) mod otlp;
 pub(crate) mod proxy;
+pub(crate) mod queue;
 pub(crate) mod quiet;
 pub(crate) mod sender;
 mod shared;
-pub(crate) mod spool;
+mod spawn;
 #[cfg(feature = "builtin-http")]
 pub(crate) mod tls;
 pub(crate) mod transport;

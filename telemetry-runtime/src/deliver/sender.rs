@@ -1,64 +1,55 @@
-//! The background sender (SPEC S-9, S-10, S-13): the handler's thread only enqueues; a
-//! thread started at install does all slow work (git lookup, hashing, HTTP client and TLS
-//! set-up, sending, the log file, the spool) and records each event's fate. At the end of
-//! a command, [`Sender::flush`] waits for pending events until the deadline and then moves
-//! on: it never joins or drops anything that may still be blocked. The deadline is one
-//! budget for the whole process: however many commands end and flush, the time spent
-//! waiting adds up to at most the deadline.
+//! The sender handle (SPEC S-9, S-10, S-13): what the installed runtime's events go to. The
+//! handler's thread only enqueues; the sender thread (`worker`) does all slow work.
+//!
+//! At the end of a command or of the process, [`Sender::flush`] waits for what the exit
+//! must wait for — inline, every event's fate; detached, only that every event is in the
+//! queue — until the deadline, and then moves on: it never joins or drops anything that may
+//! still be blocked. The deadline is one budget for the whole process: however many
+//! commands end and flush, the time spent waiting adds up to at most the deadline.
+//! Detached, the flush then hands the queue to one detached sender process; if none can be
+//! started, this run's events go inline within what is left of the deadline.
 
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use serde_json::Map;
 
-use super::logfile::{diagnostic, LogFile};
-use super::otlp::Wire;
-use super::shared::{Pending, Progress, Shared};
-use super::spool::Spool;
-use super::worker::spawn;
+use super::handoff::{hand_off, HandOff};
+use super::logfile::diagnostic;
+use super::shared::{Pending, Shared};
+use super::worker::{spawn, Msg};
 use crate::config::{AppConfig, Settings};
-use crate::event::{Event, RawEvent};
+use crate::event::RawEvent;
 
 pub(crate) struct Sender {
     shared: Arc<Shared>,
-    /// Started at the first event; `None` if the thread could not be spawned.
-    tx: OnceLock<Option<mpsc::Sender<(u64, RawEvent)>>>,
+    /// Started at install; `None` if the thread could not be spawned.
+    tx: OnceLock<Option<mpsc::Sender<Msg>>>,
 }
 
 impl Sender {
     pub(crate) fn new(app: AppConfig, settings: Settings) -> Sender {
-        let log = settings.log_file.clone().map(LogFile::new);
-        let spool = settings.spool.clone().map(Spool::new);
         Sender {
-            shared: Arc::new(Shared {
-                log,
-                spool,
-                progress: Mutex::new(Progress::default()),
-                settled: Condvar::new(),
-                execution_id: OnceLock::new(),
-                budget: Mutex::new(settings.timeout),
-                wire: Wire {
-                    span_name: app.span_name.clone(),
-                },
-                app,
-                settings,
-            }),
+            shared: Arc::new(Shared::new(app, settings)),
             tx: OnceLock::new(),
         }
+    }
+
+    fn tx(&self) -> Option<&mpsc::Sender<Msg>> {
+        self.tx.get_or_init(|| spawn(self.shared.clone())).as_ref()
     }
 
     /// Starts the sender thread now (at install), so that its set-up — git lookup,
     /// attributes — overlaps with parsing and the command instead of following them, and
     /// the handler's thread never pays for a thread start.
     pub(crate) fn start(&self) {
-        self.tx.get_or_init(|| spawn(self.shared.clone()));
+        let _ = self.tx();
     }
 
-    /// Hands an event to the sender thread (starting it if needed). Never blocks on I/O.
+    /// Hands an event to the sender thread. Never blocks on I/O.
     pub(crate) fn emit(&self, event: RawEvent) {
-        let tx = self.tx.get_or_init(|| spawn(self.shared.clone()));
-        let Some(tx) = tx else { return };
+        let Some(tx) = self.tx() else { return };
         let id = {
             let mut progress = self.shared.lock();
             let id = progress.next_id;
@@ -68,33 +59,41 @@ impl Sender {
                 Pending {
                     event_type: event.event_type.clone(),
                     event: None,
+                    claim: None,
                 },
             );
             id
         };
-        if tx.send((id, event)).is_err() {
-            self.shared.settle(&[id]);
+        if tx.send(Msg::Event(id, event)).is_err() {
+            self.shared.conclude(&[id], false);
         }
     }
 
-    /// Waits until every emitted event (and every spooled one being re-sent) has a known
-    /// fate, or the deadline passes. At the deadline the events still pending are spooled
-    /// and recorded as left, claimed spool entries go back, and the caller moves on.
-    ///
-    /// The deadline is what is left of the process's budget: each flush spends the time it
-    /// waited, so that a process whose handler runs (and flushes) many times waits at most
-    /// the deadline in all.
+    /// Waits for what the exit must wait for, within what is left of the deadline; then,
+    /// detached, hands the queue over (or, when no sender can be started, sends this run's
+    /// events inline and waits for them in what is left).
     pub(crate) fn flush(&self) {
+        self.wait();
+        if self.shared.detached() && !self.hand_off() {
+            self.wait();
+        }
+    }
+
+    /// Waits until every pending event (and every queued one being re-sent) is settled, or
+    /// the deadline passes. At the deadline, events still pending go back to waiting in the
+    /// queue, for a later sender, and are recorded as left.
+    fn wait(&self) {
+        let shared = &self.shared;
         let start = Instant::now();
-        let mut budget = self.shared.budget.lock().unwrap_or_else(|p| p.into_inner());
+        let mut budget = shared.budget.lock().unwrap_or_else(|p| p.into_inner());
         let deadline = start + *budget;
-        let mut progress = self.shared.lock();
+        let mut progress = shared.lock();
         while !progress.pending.is_empty() || progress.drain_busy {
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
-            progress = match self.shared.settled.wait_timeout(progress, deadline - now) {
+            progress = match shared.settled.wait_timeout(progress, deadline - now) {
                 Ok((guard, _)) => guard,
                 Err(poisoned) => poisoned.into_inner().0,
             };
@@ -102,32 +101,116 @@ impl Sender {
         let left = std::mem::take(&mut progress.pending);
         let claims = std::mem::take(&mut progress.draining);
         progress.drain_busy = false;
+        let mut kept = Vec::with_capacity(left.len());
+        for (id, pending) in left {
+            // Inline, every event the sender thread has seen is in the queue, claimed.
+            let waiting = pending.claim.map(|claim| claim.release());
+            if let Some(path) = &waiting {
+                progress.left.insert(id, path.clone());
+            }
+            kept.push((pending.event_type, waiting.is_some()));
+        }
         drop(progress);
         *budget = budget.saturating_sub(start.elapsed());
         drop(budget);
         for claim in claims {
             claim.release();
         }
-        if left.is_empty() {
-            return;
-        }
-        let complete: Vec<&Event> = left.values().filter_map(|p| p.event.as_ref()).collect();
-        let spooled = self.shared.spool_events(&complete);
-        let deadline_ms = self.shared.settings.timeout.as_millis() as u64;
-        for pending in left.values() {
+        let deadline_ms = shared.settings.timeout.as_millis() as u64;
+        for (event_type, spooled) in kept {
             let mut fields = Map::new();
-            fields.insert("event".into(), pending.event_type.as_str().into());
+            fields.insert("event".into(), event_type.into());
             fields.insert("deadlineMs".into(), deadline_ms.into());
-            fields.insert(
-                "spooled".into(),
-                (spooled && pending.event.is_some()).into(),
-            );
-            self.shared.log_line_nowait(&diagnostic(
+            fields.insert("spooled".into(), spooled.into());
+            shared.log_line_nowait(&diagnostic(
                 "warn",
                 "event left undelivered at the deadline",
-                self.shared.run_id(),
+                shared.run_id(),
                 fields,
             ));
+        }
+    }
+
+    /// Hands what this run queued to a detached sender. False when none could be started:
+    /// then this run's queued events are claimed back and sent inline.
+    fn hand_off(&self) -> bool {
+        let shared = &self.shared;
+        let Some(queue) = &shared.queue else {
+            return true;
+        };
+        let (count, from) = {
+            let progress = shared.lock();
+            (progress.queued.len(), progress.handed_off)
+        };
+        if count == from {
+            return true; // nothing new since the last hand-off
+        }
+        let result = hand_off(queue, &shared.app);
+        let mut fields = Map::new();
+        fields.insert("events".into(), (count - from).into());
+        match result {
+            Ok(how) => {
+                shared.lock().handed_off = count;
+                let message = match how {
+                    HandOff::Spawned(pid) => {
+                        fields.insert("senderPid".into(), pid.into());
+                        "events queued for the detached sender, started now"
+                    }
+                    HandOff::Running => "events queued for the detached sender already running",
+                    HandOff::Starting => "events queued for the detached sender being started",
+                };
+                shared.log_line_nowait(&diagnostic("info", message, shared.run_id(), fields));
+                true
+            }
+            Err(why) => {
+                fields.insert("error".into(), why.into());
+                shared.log_line_nowait(&diagnostic(
+                    "warn",
+                    "the detached sender could not be started; delivering inline",
+                    shared.run_id(),
+                    fields,
+                ));
+                shared.go_inline();
+                self.claim_back(from);
+                false
+            }
+        }
+    }
+
+    /// This run's queued events from `from` on, claimed back from the queue (those a sender
+    /// already took stay its) and handed to the sender thread to go inline.
+    fn claim_back(&self, from: usize) {
+        let shared = &self.shared;
+        let (Some(queue), Some(owner), Some(tx)) = (&shared.queue, shared.owner(), self.tx())
+        else {
+            return;
+        };
+        let mut progress = shared.lock();
+        let queued: Vec<_> = progress.queued.drain(from..).collect();
+        let mut batch = Vec::new();
+        for (event, waiting) in queued {
+            let Some(Ok(claim)) = queue.claim_file(&waiting, owner) else {
+                continue;
+            };
+            let id = progress.next_id;
+            progress.next_id += 1;
+            progress.pending.insert(
+                id,
+                Pending {
+                    event_type: event.event_type.clone(),
+                    event: Some(event.clone()),
+                    claim: Some(claim),
+                },
+            );
+            batch.push((id, event));
+        }
+        progress.handed_off = progress.queued.len();
+        drop(progress);
+        if !batch.is_empty() {
+            let ids: Vec<u64> = batch.iter().map(|(id, _)| *id).collect();
+            if tx.send(Msg::Inline(batch)).is_err() {
+                shared.conclude(&ids, false);
+            }
         }
     }
 }

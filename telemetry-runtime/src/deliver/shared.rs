@@ -1,24 +1,27 @@
-//! What the sender's handle and its thread share: the events of this run whose fate is not
-//! known yet, the log file, the spool, and the lines that record each event's fate.
+//! What the sender's handle and its thread share: the events of this run the exit must wait
+//! for, what this run queued, the log file, the queue, and this run as a claimant of it.
 
 use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use super::logfile::{diagnostic, LogFile};
 use super::otlp::Wire;
-use super::spool::{Claimed, Spool};
-use super::transport::Outcome;
-use crate::config::{AppConfig, Settings};
+use super::queue::{Claimed, Owner, Queue};
+use crate::config::{AppConfig, Delivery, Settings};
 use crate::event::Event;
 
 pub(super) struct Shared {
     pub(super) app: AppConfig,
     pub(super) settings: Settings,
     pub(super) log: Option<LogFile>,
-    pub(super) spool: Option<Spool>,
+    pub(super) queue: Option<Queue>,
+    /// This run as a claimant of the queue, made at its first claim (`None`: it could not be).
+    owner: OnceLock<Option<Owner>>,
     pub(super) progress: Mutex<Progress>,
     pub(super) settled: Condvar,
     /// Known once the sender thread has looked at the environment.
@@ -26,37 +29,62 @@ pub(super) struct Shared {
     /// What is left of the process's deadline for waiting at flushes.
     pub(super) budget: Mutex<Duration>,
     pub(super) wire: Wire,
+    /// Detached delivery, until a hand-off fails (then inline for the rest of the run).
+    detached: AtomicBool,
+    /// A note that the queue could not be written was logged.
+    queue_failure_noted: AtomicBool,
 }
 
 #[derive(Default)]
 pub(super) struct Progress {
     pub(super) next_id: u64,
-    /// Events of this run whose fate is not known yet.
+    /// Events the exit waits for: inline, until their fate is known; detached, until they
+    /// are in the queue.
     pub(super) pending: BTreeMap<u64, Pending>,
-    /// Spooled events of earlier runs, claimed by this run and in flight.
+    /// Detached: events this run queued (their waiting files), for the hand-off, or for
+    /// sending them inline when no sender can be started.
+    pub(super) queued: Vec<(Event, PathBuf)>,
+    /// How many of `queued` were handed to a detached sender.
+    pub(super) handed_off: usize,
+    /// Events of earlier runs claimed by this run and in flight (inline).
     pub(super) draining: Vec<Claimed>,
-    /// A drain of the spool is due or under way (set before this run's first request, so
+    /// A drain of the queue is due or under way (set before this run's first request, so
     /// that the exit waits for the claims it is about to make).
     pub(super) drain_busy: bool,
+    /// Events the deadline put back to waiting (id → file): if their request is answered
+    /// with a final outcome after all, the file goes.
+    pub(super) left: BTreeMap<u64, PathBuf>,
 }
 
 pub(super) struct Pending {
     pub(super) event_type: String,
-    /// The complete envelope, once the sender thread has made it (for the spool).
+    /// The complete envelope, once the sender thread has made it.
     pub(super) event: Option<Event>,
-}
-
-/// Failures worth another try in a later run: no response, or 408, 429, 5xx.
-pub(super) fn retryable(outcome: &Outcome) -> bool {
-    match outcome {
-        Outcome::Delivered(_) => false,
-        Outcome::Rejected(status) => matches!(status, 408 | 429 | 500..=599),
-        Outcome::Failed(_) => true,
-    }
+    /// Inline: its file in the queue, claimed by this run.
+    pub(super) claim: Option<Claimed>,
 }
 
 impl Shared {
-    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
+    pub(super) fn new(app: AppConfig, settings: Settings) -> Shared {
+        Shared {
+            log: settings.log_file.clone().map(LogFile::new),
+            queue: settings.spool.clone().map(Queue::new),
+            owner: OnceLock::new(),
+            progress: Mutex::new(Progress::default()),
+            settled: Condvar::new(),
+            execution_id: OnceLock::new(),
+            budget: Mutex::new(settings.timeout),
+            wire: Wire {
+                span_name: app.span_name.clone(),
+            },
+            detached: AtomicBool::new(settings.delivery == Delivery::Detached),
+            queue_failure_noted: AtomicBool::new(false),
+            app,
+            settings,
+        }
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, Progress> {
         self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -64,22 +92,75 @@ impl Shared {
         self.execution_id.get().map(String::as_str)
     }
 
-    pub(super) fn settle(&self, ids: &[u64]) {
-        let mut progress = self.lock();
-        for id in ids {
-            progress.pending.remove(id);
-        }
-        drop(progress);
-        self.settled.notify_all();
+    pub(super) fn detached(&self) -> bool {
+        self.detached.load(Ordering::Acquire)
     }
 
-    /// Which of `ids` nobody has given up on (the deadline takes over the others).
-    pub(super) fn still_pending(&self, ids: &[u64]) -> Vec<u64> {
+    /// No detached sender can take this run's events: inline from now on.
+    pub(super) fn go_inline(&self) {
+        self.detached.store(false, Ordering::Release);
+    }
+
+    /// This run as a claimant of the queue.
+    pub(super) fn owner(&self) -> Option<&Owner> {
+        self.owner
+            .get_or_init(|| self.queue.as_ref()?.owner().ok())
+            .as_ref()
+    }
+
+    /// The queue failed: said once per run in the log file.
+    pub(super) fn note_queue_failure(&self, what: &str) {
+        if !self.queue_failure_noted.swap(true, Ordering::Relaxed) {
+            self.log_line(&diagnostic("warn", what, self.run_id(), Map::new()));
+        }
+    }
+
+    /// Whether [`Shared::conclude`] would keep each of `ids` queued.
+    pub(super) fn would_keep(&self, ids: &[u64], final_: bool) -> Vec<bool> {
         let progress = self.lock();
         ids.iter()
-            .copied()
-            .filter(|id| progress.pending.contains_key(id))
+            .map(|id| {
+                !final_
+                    && (progress.pending.get(id).is_some_and(|p| p.claim.is_some())
+                        || progress.left.contains_key(id))
+            })
             .collect()
+    }
+
+    /// The events `ids` reached an outcome: `final_` (delivered, rejected) removes their
+    /// queue files; otherwise they go back to waiting for a later sender. Returns, per id,
+    /// whether it stays queued. The exit may follow at once: log lines go before.
+    pub(super) fn conclude(&self, ids: &[u64], final_: bool) -> Vec<bool> {
+        let mut progress = self.lock();
+        let kept = ids
+            .iter()
+            .map(|id| {
+                if let Some(pending) = progress.pending.remove(id) {
+                    match pending.claim {
+                        Some(claim) if final_ => {
+                            claim.done();
+                            false
+                        }
+                        Some(claim) => {
+                            claim.release();
+                            true
+                        }
+                        None => false,
+                    }
+                } else if let Some(waiting) = progress.left.remove(id) {
+                    // The deadline put it back; the answer came after all.
+                    if final_ {
+                        let _ = std::fs::remove_file(waiting);
+                    }
+                    !final_
+                } else {
+                    false
+                }
+            })
+            .collect();
+        drop(progress);
+        self.settled.notify_all();
+        kept
     }
 
     pub(super) fn log_line<T: serde::Serialize + ?Sized>(&self, line: &T) {
@@ -88,68 +169,10 @@ impl Shared {
         }
     }
 
-    /// For the handler's thread: never waits for another writer.
+    /// For the handler's thread: waits for another writer only briefly.
     pub(super) fn log_line_nowait<T: serde::Serialize + ?Sized>(&self, line: &T) {
         if let Some(log) = &self.log {
             log.try_write(line);
         }
     }
-
-    /// Adds events to the spool; false when there is none or it can't be written.
-    pub(super) fn spool_events(&self, events: &[&Event]) -> bool {
-        match &self.spool {
-            Some(spool) if !events.is_empty() => match spool.add(events) {
-                Ok(_) => true,
-                Err(_) => {
-                    self.log_line_nowait(&diagnostic(
-                        "warn",
-                        "the spool could not be written; events dropped",
-                        self.run_id(),
-                        Map::new(),
-                    ));
-                    false
-                }
-            },
-            _ => false,
-        }
-    }
-
-    /// One log line per event: what became of it.
-    pub(super) fn log_outcome(&self, events: &[&Event], outcome: &Outcome, spooled: bool) {
-        let (level, message) = match (outcome, spooled) {
-            (Outcome::Delivered(_), _) => ("info", "event delivered"),
-            (Outcome::Rejected(_), false) => ("warn", "event rejected by the endpoint"),
-            (Outcome::Rejected(_), true) => (
-                "warn",
-                "event rejected by the endpoint; spooled for a later run",
-            ),
-            (Outcome::Failed(_), false) => ("warn", "event delivery failed"),
-            (Outcome::Failed(_), true) => {
-                ("warn", "event delivery failed; spooled for a later run")
-            }
-        };
-        for event in events {
-            let mut fields = Map::new();
-            fields.insert("event".into(), event.event_type.as_str().into());
-            outcome_fields(outcome, &mut fields);
-            if !matches!(outcome, Outcome::Delivered(_)) {
-                fields.insert("spooled".into(), spooled.into());
-            }
-            self.log_line(&diagnostic(
-                level,
-                message,
-                Some(&event.execution_id),
-                fields,
-            ));
-        }
-    }
-}
-
-pub(super) fn outcome_fields(outcome: &Outcome, fields: &mut Map<String, Value>) {
-    match outcome {
-        Outcome::Delivered(status) | Outcome::Rejected(status) => {
-            fields.insert("httpStatus".into(), (*status).into())
-        }
-        Outcome::Failed(why) => fields.insert("error".into(), why.as_str().into()),
-    };
 }

@@ -1,22 +1,38 @@
 //! The sender thread (SPEC S-9, S-10, S-13): completes envelopes off the handler's thread
-//! (execution id, installation id, project id, attributes), writes them to the log file or,
-//! in debug mode, stderr; batches; builds the transport once; sends each batch on a
-//! short-lived thread; re-sends spooled events after the run's first request.
+//! (execution id, installation id, project id, attributes), writes each to the log file
+//! (or, in debug mode, stderr) and to the durable queue as soon as it is recorded.
+//!
+//! Detached, that is all: the exit hands the queue to a detached sender. Inline, each event
+//! is queued as claimed by this run, then batched and sent on a short-lived thread; its
+//! outcome removes it from the queue (delivered, rejected) or puts it back to waiting for a
+//! later sender (no response, 408, 429, 5xx). After the run's first request, events that
+//! earlier runs left in the queue are sent too.
 
+use std::collections::HashSet;
 use std::sync::mpsc;
 use std::sync::Arc;
 
 use serde_json::Map;
 
+use super::fates::{fate_line, retryable, By};
 use super::logfile::diagnostic;
 use super::otlp;
-use super::shared::{outcome_fields, retryable, Shared};
-use super::spool::{Claimed, DRAIN_BATCH};
+use super::queue::DRAIN_BATCH;
+use super::shared::Shared;
 use super::transport::{Outcome, Request, Transport};
 use crate::config::{AppConfig, ProcessEnv};
 use crate::event::{Event, ProcessInfo, RawEvent};
 
-pub(super) fn spawn(shared: Arc<Shared>) -> Option<mpsc::Sender<(u64, RawEvent)>> {
+/// What the handle tells the thread.
+pub(super) enum Msg {
+    /// A recorded event.
+    Event(u64, RawEvent),
+    /// Events this run had queued for a detached sender, now claimed back and pending: no
+    /// sender could be started, so they go inline.
+    Inline(Vec<(u64, Event)>),
+}
+
+pub(super) fn spawn(shared: Arc<Shared>) -> Option<mpsc::Sender<Msg>> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("cli-telemetry".into())
@@ -29,40 +45,42 @@ pub(super) fn spawn(shared: Arc<Shared>) -> Option<mpsc::Sender<(u64, RawEvent)>
 /// that go on running after a command).
 const REQUEST_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
-impl Shared {
-    /// Encodes events as one request body, in the configured protocol.
-    fn send(&self, transport: &dyn Transport, events: &[&Event]) -> Outcome {
-        let (content_type, body) =
-            otlp::encode(self.settings.protocol, &self.app.name, &self.wire, events);
-        transport.send(&Request {
-            content_type,
-            body: &body,
-        })
-    }
+/// Encodes events as one request body, in the protocol of `settings`, and sends it.
+pub(super) fn send(
+    transport: &dyn Transport,
+    settings: &crate::config::Settings,
+    app: &AppConfig,
+    wire: &otlp::Wire,
+    events: &[&Event],
+) -> Outcome {
+    let (content_type, body) = otlp::encode(settings.protocol, &app.name, wire, events);
+    transport.send(&Request {
+        content_type,
+        body: &body,
+    })
+}
 
-    /// Sends one batch of this run's events; spools those worth a later try.
+impl Shared {
+    /// Sends one batch of this run's events and records each one's fate.
     fn deliver(&self, transport: &dyn Transport, batch: Vec<(u64, Event)>) {
         let events: Vec<&Event> = batch.iter().map(|(_, e)| e).collect();
-        let outcome = self.send(transport, &events);
+        let outcome = send(transport, &self.settings, &self.app, &self.wire, &events);
         let ids: Vec<u64> = batch.iter().map(|(id, _)| *id).collect();
-        let mut spooled = false;
-        if retryable(&outcome) {
-            let still = self.still_pending(&ids);
-            let to_spool: Vec<&Event> = batch
-                .iter()
-                .filter(|(id, _)| still.contains(id))
-                .map(|(_, e)| e)
-                .collect();
-            spooled = self.spool_events(&to_spool);
+        let final_ = !retryable(&outcome);
+        // The lines first: the exit may follow the moment the events are concluded.
+        for (event, kept) in events.iter().zip(self.would_keep(&ids, final_)) {
+            self.log_line(&fate_line(event, &outcome, kept, By::Run, None));
         }
-        self.log_outcome(&events, &outcome, spooled);
-        self.settle(&ids);
+        self.conclude(&ids, final_);
     }
 
-    /// Re-sends events spooled by earlier runs, after this run's own first request.
+    /// Sends events that earlier runs left in the queue, after this run's own first request.
     fn drain(self: &Arc<Self>, transport: &Arc<dyn Transport>) {
-        let Some(spool) = &self.spool else { return };
-        let (claims, corrupt) = spool.claim(DRAIN_BATCH, self.run_id());
+        let (Some(queue), Some(owner)) = (&self.queue, self.owner()) else {
+            self.drain_done();
+            return;
+        };
+        let (claims, corrupt) = queue.claim(DRAIN_BATCH, owner, self.run_id(), &HashSet::new());
         if corrupt > 0 {
             let mut fields = Map::new();
             fields.insert("files".into(), corrupt.into());
@@ -83,34 +101,35 @@ impl Shared {
             if !progress.drain_busy {
                 // The deadline passed while claiming: put them back for a later run.
                 drop(progress);
-                claims.into_iter().for_each(Claimed::release);
+                claims.into_iter().for_each(|c| {
+                    c.release();
+                });
                 return;
             }
             progress.draining = claims;
         }
         let (shared, transport) = (self.clone(), transport.clone());
         let job = move || {
-            let outcome = shared.send(&*transport, &events.iter().collect::<Vec<_>>());
+            let refs: Vec<&Event> = events.iter().collect();
+            let outcome = send(
+                &*transport,
+                &shared.settings,
+                &shared.app,
+                &shared.wire,
+                &refs,
+            );
             // The deadline may have put the claims back already; then they stay there.
             let claims = std::mem::take(&mut shared.lock().draining);
-            let delivered = matches!(outcome, Outcome::Delivered(_));
+            let keep = retryable(&outcome);
             for claim in claims {
-                let mut fields = Map::new();
-                fields.insert("event".into(), claim.event.event_type.as_str().into());
-                fields.insert(
-                    "originalExecutionID".into(),
-                    claim.event.execution_id.as_str().into(),
-                );
-                outcome_fields(&outcome, &mut fields);
-                let (level, message) = if delivered {
-                    ("info", "event sent from the spool")
-                } else if retryable(&outcome) {
-                    ("warn", "spooled event not delivered; kept in the spool")
-                } else {
-                    ("warn", "spooled event rejected by the endpoint; dropped")
-                };
-                shared.log_line(&diagnostic(level, message, shared.run_id(), fields));
-                if retryable(&outcome) {
+                shared.log_line(&fate_line(
+                    &claim.event,
+                    &outcome,
+                    keep,
+                    By::LaterRun,
+                    shared.run_id(),
+                ));
+                if keep {
                     claim.release();
                 } else {
                     claim.done();
@@ -119,7 +138,7 @@ impl Shared {
             shared.drain_done();
         };
         if std::thread::Builder::new()
-            .name("cli-telemetry-spool".into())
+            .name("cli-telemetry-queue".into())
             .spawn(job)
             .is_err()
         {
@@ -137,7 +156,7 @@ impl Shared {
 }
 
 /// The sender thread.
-fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
+fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Msg>) {
     let mut notes = shared.settings.notes.clone();
     let process = detect_process(&shared.app, &mut notes);
     let _ = shared.execution_id.set(process.execution_id.clone());
@@ -155,15 +174,15 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
             ));
         }
         let mut batch = Vec::new();
-        accept(&shared, &process, first, &mut batch);
+        take(&shared, &process, first, &mut batch);
         while let Ok(next) = rx.try_recv() {
-            accept(&shared, &process, next, &mut batch);
+            take(&shared, &process, next, &mut batch);
         }
         if batch.is_empty() {
             continue;
         }
         let transport = transport.get_or_insert_with(|| {
-            // A little longer than the deadline: at exit the deadline decides (and spools),
+            // A little longer than the deadline: at exit the deadline decides (and queues),
             // so the two never race for the same events.
             super::transport_for(
                 &shared.settings,
@@ -173,11 +192,11 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
         });
         // Events that arrived while the client was being built go in the same request.
         while let Ok(next) = rx.try_recv() {
-            accept(&shared, &process, next, &mut batch);
+            take(&shared, &process, next, &mut batch);
         }
         match transport {
             Ok(transport) => {
-                let drain_now = !drained && shared.spool.is_some();
+                let drain_now = !drained && shared.queue.is_some();
                 if drain_now {
                     shared.lock().drain_busy = true;
                 }
@@ -188,11 +207,22 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<(u64, RawEvent)>) {
                 }
             }
             Err(why) => {
-                let events: Vec<&Event> = batch.iter().map(|(_, e)| e).collect();
-                shared.log_outcome(&events, &Outcome::Failed((*why).to_owned()), false);
-                shared.settle(&batch.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+                // A configuration that can never send (a malformed endpoint): final.
+                let outcome = Outcome::Failed((*why).to_owned());
+                let ids: Vec<u64> = batch.iter().map(|(id, _)| *id).collect();
+                for (_, event) in &batch {
+                    shared.log_line(&fate_line(event, &outcome, false, By::Run, None));
+                }
+                shared.conclude(&ids, true);
             }
         }
+    }
+}
+
+fn take(shared: &Shared, process: &ProcessInfo, msg: Msg, batch: &mut Vec<(u64, Event)>) {
+    match msg {
+        Msg::Event(id, raw) => accept(shared, process, id, raw, batch),
+        Msg::Inline(events) => batch.extend(events),
     }
 }
 
@@ -217,12 +247,15 @@ fn detect_process(app: &AppConfig, notes: &mut Vec<crate::config::Note>) -> Proc
     }
 }
 
-/// Completes the envelope, logs it, prints it in debug mode (then it is settled: debug
-/// mode never sends), or queues it for the next request.
+/// Completes the envelope, logs it, and prints it in debug mode (then it is settled: debug
+/// mode never sends). Otherwise it goes to the queue: detached, as waiting (and the exit
+/// need not wait for it any longer); inline, claimed by this run and into the next request.
+/// When the queue can't take it, it is sent inline (and lost if that fails, with a note).
 fn accept(
     shared: &Shared,
     process: &ProcessInfo,
-    (id, raw): (u64, RawEvent),
+    id: u64,
+    raw: RawEvent,
     batch: &mut Vec<(u64, Event)>,
 ) {
     let event = raw.complete(process);
@@ -232,13 +265,40 @@ fn accept(
             use std::io::Write;
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         }
-        shared.settle(&[id]);
-    } else {
-        if let Some(pending) = shared.lock().pending.get_mut(&id) {
-            pending.event = Some(event.clone());
-        }
-        batch.push((id, event));
+        shared.conclude(&[id], true);
+        return;
     }
+    if shared.detached() {
+        if let Some(queue) = &shared.queue {
+            match queue.append(&event) {
+                Ok(path) => {
+                    let mut progress = shared.lock();
+                    progress.pending.remove(&id);
+                    progress.queued.push((event, path));
+                    drop(progress);
+                    shared.settled.notify_all();
+                    return;
+                }
+                Err(_) => shared.note_queue_failure(
+                    "the queue could not be written; this run's events are sent inline",
+                ),
+            }
+        }
+    }
+    let claim = match (&shared.queue, shared.owner()) {
+        (Some(queue), Some(owner)) => queue.append_claimed(&event, owner).ok(),
+        _ => None,
+    };
+    if claim.is_none() && shared.queue.is_some() {
+        shared.note_queue_failure(
+            "the queue could not be written; undelivered events of this run will be lost",
+        );
+    }
+    if let Some(pending) = shared.lock().pending.get_mut(&id) {
+        pending.event = Some(event.clone());
+        pending.claim = claim;
+    }
+    batch.push((id, event));
 }
 
 /// One request per batch, each on its own short-lived thread, so that a slow response to
@@ -260,6 +320,6 @@ fn send_in_background(
             shared.run_id(),
             Map::new(),
         ));
-        shared.settle(&ids);
+        shared.conclude(&ids, false);
     }
 }

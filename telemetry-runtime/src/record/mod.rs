@@ -5,7 +5,8 @@
 //!   events leave it through the `Sink` trait, which delivery (and [`crate::testing`]'s
 //!   capture) implement — so this part never names either;
 //! - `invocation`: parsed matches → command path and option names (never values);
-//! - [`exit`]: exit codes of handler return types;
+//! - [`exit`]: exit codes of handler return types; `at_exit`: CommandExited when the
+//!   process ends by `std::process::exit`;
 //! - [`attributes`]: os/arch in Go's names, CI, group channel, extra attributes;
 //! - `project` and `digest`: the project id, SHA-256 of the normalized git origin.
 //!
@@ -16,6 +17,8 @@
 pub(crate) mod attributes;
 pub(crate) mod exit;
 
+#[cfg(feature = "telemetry")]
+pub(crate) mod at_exit;
 #[cfg(feature = "telemetry")]
 pub(crate) mod digest;
 #[cfg(feature = "telemetry")]

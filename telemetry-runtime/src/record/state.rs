@@ -364,9 +364,37 @@ pub(crate) fn exit_all(code: i32) {
     }
 }
 
+/// The process ends by `exit` (the C library's handler, `record::at_exit`). With the status
+/// known, the open commands get it, as with [`exit_all`]; without, commands whose handler
+/// returned go out with their handlers' codes. Nothing happens when nothing is open (`main`
+/// returned through `#[cli_telemetry::main]`, or `cli_telemetry::exit` ran first).
+pub(crate) fn exit_at_process_end(status: Option<i32>) {
+    // After `main` returned, this thread's locals may be gone: `try_with`, never `with`.
+    let current = CURRENT
+        .try_with(|c| c.try_borrow().is_ok_and(|c| c.is_some()))
+        .unwrap_or(false);
+    let open = current || !lock(&OPEN).is_empty();
+    if !open {
+        return;
+    }
+    match status {
+        Some(code) => exit_all(code),
+        None => {
+            release_returned();
+            if let Some(rt) = installed() {
+                rt.flush();
+            }
+        }
+    }
+}
+
 /// Takes the command running on this thread, if any.
 pub(crate) fn take_current() -> Option<ActiveCommand> {
-    CURRENT.with(|c| c.borrow_mut().take())
+    // `try_with`: at the process's end (an exit handler) this thread's locals may be gone.
+    CURRENT
+        .try_with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.take()))
+        .ok()
+        .flatten()
 }
 
 /// Installs `command` as this thread's running command, returning the previous one.

@@ -1,0 +1,293 @@
+//! The detached sender process (SPEC S-19, R-5): the same executable, entered through
+//! `#[cli_telemetry::main]` before the application's code runs. A process this library
+//! started has the marker (a start token) in its environment and `cli-telemetry-sender` as
+//! its whole command line; it never runs the application: it drains the queue if the
+//! queue directory confirms its token, and exits either way. A marker in any other process
+//! (stale, copied, or set by hand) is ignored: the application runs its command as usual.
+//!
+//! Its life is bounded (`Telemetry::sender_life`, 10 s by default) whatever the endpoint
+//! does: requests run on a thread it stops waiting for at the end of its life, and a
+//! watchdog ends the process a second later in any case. It batches the queue into as few
+//! requests as the endpoint accepts (halving a batch the endpoint finds too large), reads
+//! the person's choice again before each request (an opt-out deletes the queue and ends
+//! it), and writes each event's fate to the log file the run named.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Map;
+
+use super::fates::{fate_line, retryable, By};
+use super::handoff::{SenderConfig, ARGV0, CONFIG, MARKER};
+use super::logfile::{diagnostic, LogFile};
+use super::otlp::Wire;
+use super::queue::{Claimed, Owner, Queue, MAX_EVENTS};
+use super::transport::{Outcome, Transport};
+use crate::config::{AppConfig, ProcessEnv, Settings};
+
+/// Called first thing in `main` (by `#[cli_telemetry::main]`): never returns when this
+/// process is a detached sender; returns at once otherwise (one environment read).
+pub(crate) fn run_if_sender() {
+    let Some(token) = std::env::var_os(MARKER) else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    if args.next().as_deref() != Some(std::ffi::OsStr::new(ARGV0)) || args.next().is_some() {
+        return; // a marker in a command someone runs: the application runs it
+    }
+    // Started by this library: whatever happens now, main's body never runs.
+    let config = std::env::var(CONFIG)
+        .ok()
+        .and_then(|json| serde_json::from_str::<SenderConfig>(&json).ok());
+    if let (Some(token), Some(config)) = (token.to_str(), config) {
+        let queue = Queue::new(config.queue);
+        if queue.start_exists(token) {
+            serve(&config.app, &queue, token);
+        }
+        // No start token: it was used already, or the queue is gone. Nothing to do.
+    }
+    std::process::exit(0);
+}
+
+/// Why a drain stopped.
+enum Stop {
+    /// Nothing left that this sender has not tried.
+    Empty,
+    /// Its life is over; what is left stays queued.
+    LifeOver,
+    /// Telemetry was switched off: the queue is deleted.
+    Off,
+}
+
+struct Drain<'a> {
+    app: &'a AppConfig,
+    queue: &'a Queue,
+    owner: Owner,
+    log: Option<LogFile>,
+    wire: Wire,
+    end: Instant,
+    /// Waiting files this sender tried and put back: not tried twice in one life.
+    tried: HashSet<PathBuf>,
+    transport: Option<Result<Arc<dyn Transport>, &'static str>>,
+}
+
+fn serve(app: &AppConfig, queue: &Queue, token: &str) {
+    let born = Instant::now();
+    let settings = Settings::from_env(app, &ProcessEnv);
+    let life = settings.sender_life;
+    // Whatever happens below (a stuck disk, a request that ignores its timeout), the
+    // process ends a moment after its life.
+    let _ = std::thread::Builder::new()
+        .name("cli-telemetry-watchdog".into())
+        .spawn(move || {
+            std::thread::sleep(life + Duration::from_secs(1));
+            std::process::exit(0);
+        });
+    // Take the lock first, then remove the start token: runs that look in between see one
+    // or the other, and start no second sender.
+    let lock = queue.sender_lock();
+    queue.remove_start(token);
+    let Some(lock) = lock else {
+        return; // a sender is alive; it looks at the queue before it exits
+    };
+    let Ok(owner) = queue.owner() else { return };
+    let mut drain = Drain {
+        app,
+        queue,
+        owner,
+        log: settings.log_file.clone().map(LogFile::new),
+        wire: Wire {
+            span_name: app.span_name.clone(),
+        },
+        end: born + life,
+        tried: HashSet::new(),
+        transport: None,
+    };
+    let mut fields = Map::new();
+    fields.insert("pid".into(), std::process::id().into());
+    fields.insert("lifeMs".into(), (life.as_millis() as u64).into());
+    drain.log_line(&diagnostic("info", "detached sender started", None, fields));
+    let mut lock = Some(lock);
+    loop {
+        match drain.run() {
+            Stop::Off => return,
+            Stop::LifeOver => {
+                drain.log_line(&diagnostic(
+                    "warn",
+                    "the detached sender's life is over; undelivered events stay in the queue for a later sender",
+                    None,
+                    Map::new(),
+                ));
+                return;
+            }
+            Stop::Empty => {}
+        }
+        // Release, then look once more: an event appended while this sender held the lock
+        // by a run that saw it held is seen here.
+        drop(lock.take());
+        if Instant::now() >= drain.end || !queue.has_waiting(&drain.tried) {
+            return;
+        }
+        match queue.sender_lock() {
+            Some(again) => lock = Some(again),
+            None => return, // another sender took over
+        }
+    }
+}
+
+impl Drain<'_> {
+    fn log_line<T: serde::Serialize + ?Sized>(&self, line: &T) {
+        if let Some(log) = &self.log {
+            log.write(line);
+        }
+    }
+
+    /// The person's choice, read again: off ends the sender and deletes the queue.
+    fn still_on(&self) -> Option<Settings> {
+        let settings = Settings::from_env(self.app, &ProcessEnv);
+        if settings.enabled && !settings.debug {
+            return Some(settings);
+        }
+        self.queue.delete();
+        let mut log = self.log.as_ref();
+        let own;
+        if log.is_none() {
+            own = settings.log_file.clone().map(LogFile::new);
+            log = own.as_ref();
+        }
+        if let Some(log) = log {
+            log.write(&diagnostic(
+                "info",
+                "telemetry is off now: the detached sender stopped and deleted the queue",
+                None,
+                Map::new(),
+            ));
+        }
+        None
+    }
+
+    fn run(&mut self) -> Stop {
+        loop {
+            let Some(settings) = self.still_on() else {
+                return Stop::Off;
+            };
+            let now = Instant::now();
+            if now >= self.end {
+                return Stop::LifeOver;
+            }
+            let (claims, corrupt) = self.queue.claim(MAX_EVENTS, &self.owner, None, &self.tried);
+            if corrupt > 0 {
+                let mut fields = Map::new();
+                fields.insert("files".into(), corrupt.into());
+                self.log_line(&diagnostic(
+                    "warn",
+                    "corrupt spool files skipped and removed",
+                    None,
+                    fields,
+                ));
+            }
+            if claims.is_empty() {
+                return Stop::Empty;
+            }
+            let end = self.end;
+            let transport = self
+                .transport
+                .get_or_insert_with(|| super::transport_for(&settings, &ProcessEnv, end - now))
+                .clone();
+            match transport {
+                Ok(transport) => {
+                    if let Some(stop) = self.send_all(&transport, claims) {
+                        return stop;
+                    }
+                }
+                Err(why) => {
+                    // A configuration that can never send (a malformed endpoint): final.
+                    let outcome = Outcome::Failed(why.to_owned());
+                    for claim in claims {
+                        self.log_line(&fate_line(
+                            &claim.event,
+                            &outcome,
+                            false,
+                            By::Detached,
+                            None,
+                        ));
+                        claim.done();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the claims in as few requests as the endpoint takes; `Some` when the sender
+    /// must stop.
+    fn send_all(&mut self, transport: &Arc<dyn Transport>, claims: Vec<Claimed>) -> Option<Stop> {
+        let mut batches = VecDeque::from([claims]);
+        while let Some(mut batch) = batches.pop_front() {
+            let Some(settings) = self.still_on() else {
+                return Some(Stop::Off);
+            };
+            let outcome = match self.timed_send(transport, &settings, &batch) {
+                Some(outcome) => outcome,
+                None => {
+                    // The life ended with the request in flight: back to waiting.
+                    for claim in batches.into_iter().flatten().chain(batch) {
+                        claim.release();
+                    }
+                    return Some(Stop::LifeOver);
+                }
+            };
+            if outcome == Outcome::Rejected(413) && batch.len() > 1 {
+                let second = batch.split_off(batch.len() / 2);
+                batches.push_front(second);
+                batches.push_front(batch);
+                continue;
+            }
+            let keep = retryable(&outcome);
+            for claim in batch {
+                self.log_line(&fate_line(&claim.event, &outcome, keep, By::Detached, None));
+                if keep {
+                    self.tried.insert(claim.release());
+                } else {
+                    claim.done();
+                }
+            }
+        }
+        None
+    }
+
+    /// One request, waited for until the end of the sender's life at most.
+    fn timed_send(
+        &self,
+        transport: &Arc<dyn Transport>,
+        settings: &Settings,
+        batch: &[Claimed],
+    ) -> Option<Outcome> {
+        let left = self.end.checked_duration_since(Instant::now())?;
+        let events: Vec<crate::event::Event> = batch.iter().map(|c| c.event.clone()).collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (transport, settings, app, wire) = (
+            transport.clone(),
+            settings.clone(),
+            self.app.clone(),
+            Wire {
+                span_name: self.wire.span_name.clone(),
+            },
+        );
+        std::thread::Builder::new()
+            .name("cli-telemetry-http".into())
+            .spawn(move || {
+                let refs: Vec<&crate::event::Event> = events.iter().collect();
+                let _ = tx.send(super::worker::send(
+                    &*transport,
+                    &settings,
+                    &app,
+                    &wire,
+                    &refs,
+                ));
+            })
+            .ok()?;
+        rx.recv_timeout(left).ok()
+    }
+}

@@ -1,0 +1,614 @@
+//! The durable queue (SPEC S-13, S-19): every recorded event waits here until its fate is
+//! final — delivered, rejected, or dropped by the bounds — so that a run killed by a signal
+//! or an abort loses nothing, and what could not be delivered is sent by a later sender.
+//!
+//! One file per event in a 0700 directory of the user's cache directory, mode 0600:
+//!
+//! - `<ts>-<executionID>-<eventType>-<nonce>.json`: waiting; any sender may take it;
+//! - `….json.claimed-<owner>`: taken by the process whose *owner lock*
+//!   `.owner-<owner>.lock` is locked. Claiming is a rename (atomic: of concurrent claimants
+//!   exactly one wins); a claim whose owner's lock is free belongs to a process that died
+//!   and goes back to waiting at the next claim. An inline run writes its own events
+//!   claimed, so that no other sender sends them while it does;
+//! - `sender.lock`: held by the one detached sender alive; `spawn.lock`: held for a moment
+//!   while a run decides whether to start one; `.start-<token>`: a sender being started
+//!   (the token its environment carries; the child removes it).
+//!
+//! Locks are the operating system's (`flock`/`LockFileEx`): a process that dies releases
+//! them. Where a file system has no locks, claims older than [`STALE_CLAIM`] count as
+//! stale instead. Anything unreadable is skipped; nothing here ever affects the command.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::config::{create_private_dir, write_private};
+use crate::event::Event;
+
+/// At most this many events are kept; the oldest are dropped first.
+pub const MAX_EVENTS: usize = 200;
+/// Events older than this are dropped.
+pub const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Where locks are not available: a claim older than this belongs to a process that died.
+const STALE_CLAIM: Duration = Duration::from_secs(60);
+/// Events an inline run sends from the queue after its own first request (one request).
+pub const DRAIN_BATCH: usize = 50;
+/// A sender started less than this long ago is still starting: no second one is spawned.
+const STARTING: Duration = Duration::from_secs(5);
+
+const SUFFIX: &str = ".json";
+const CLAIMED: &str = ".claimed-";
+const OWNER_PREFIX: &str = ".owner-";
+const START_PREFIX: &str = ".start-";
+
+/// A queue directory.
+#[derive(Clone, Debug)]
+pub(crate) struct Queue {
+    dir: PathBuf,
+}
+
+/// This process as a claimant: it holds the lock of `.owner-<id>.lock` for as long as it
+/// lives (the kernel releases it when the process ends, however it ends).
+pub(crate) struct Owner {
+    id: String,
+    _lock: File,
+}
+
+/// An event claimed by this process.
+pub(crate) struct Claimed {
+    pub event: Event,
+    waiting: PathBuf,
+    claimed: PathBuf,
+}
+
+/// Whether a lock file is held by someone.
+enum Held {
+    Yes,
+    No,
+    /// The file system has no locks.
+    Unknown,
+}
+
+impl Queue {
+    pub(crate) fn new(dir: PathBuf) -> Queue {
+        Queue { dir }
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Becomes a claimant with a fresh id: creates and locks `.owner-<id>.lock`.
+    pub(crate) fn owner(&self) -> std::io::Result<Owner> {
+        create_private_dir(&self.dir)?;
+        let id = crate::random::hex(16);
+        let file = open_lock(&self.dir.join(format!("{OWNER_PREFIX}{id}.lock")))?;
+        match file.try_lock() {
+            Ok(()) | Err(TryLockError::Error(_)) => Ok(Owner { id, _lock: file }),
+            Err(TryLockError::WouldBlock) => Err(std::io::Error::other("owner lock taken")),
+        }
+    }
+
+    fn write_event(&self, event: &Event) -> std::io::Result<(PathBuf, PathBuf)> {
+        create_private_dir(&self.dir)?;
+        let name = format!(
+            "{:016}-{}-{}-{}{SUFFIX}",
+            event.ts,
+            sanitize(&event.execution_id),
+            sanitize(&event.event_type),
+            crate::random::hex(12)
+        );
+        let tmp = self.dir.join(format!(".tmp-{name}"));
+        let bytes = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+        write_private(&tmp, &bytes)?;
+        Ok((tmp, self.dir.join(name)))
+    }
+
+    /// Appends an event as waiting (any sender may take it); then trims the queue to its
+    /// bounds. Returns the file's path.
+    pub(crate) fn append(&self, event: &Event) -> std::io::Result<PathBuf> {
+        let (tmp, waiting) = self.write_event(event)?;
+        rename_or_remove(&tmp, &waiting)?;
+        self.trim();
+        Ok(waiting)
+    }
+
+    /// Appends an event claimed by `owner`: no other sender takes it while `owner` lives.
+    pub(crate) fn append_claimed(&self, event: &Event, owner: &Owner) -> std::io::Result<Claimed> {
+        let (tmp, waiting) = self.write_event(event)?;
+        let claimed = claimed_name(&waiting, owner);
+        rename_or_remove(&tmp, &claimed)?;
+        self.trim();
+        Ok(Claimed {
+            event: event.clone(),
+            waiting,
+            claimed,
+        })
+    }
+
+    /// Drops the oldest waiting events beyond [`MAX_EVENTS`] and those older than
+    /// [`MAX_AGE`]. Returns how many were dropped.
+    pub(crate) fn trim(&self) -> usize {
+        let mut files = self.waiting_files();
+        let now = SystemTime::now();
+        let mut dropped = 0;
+        files.retain(|(path, ts)| {
+            // A name with an absurd timestamp (far future, or beyond what SystemTime can
+            // hold) is kept like a fresh one: checked arithmetic, never a panic.
+            let too_old = SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_millis(*ts))
+                .and_then(|written| now.duration_since(written).ok())
+                .is_some_and(|age| age > MAX_AGE);
+            if too_old && fs::remove_file(path).is_ok() {
+                dropped += 1;
+            }
+            !too_old
+        });
+        if files.len() > MAX_EVENTS {
+            for (path, _) in &files[..files.len() - MAX_EVENTS] {
+                if fs::remove_file(path).is_ok() {
+                    dropped += 1;
+                }
+            }
+        }
+        dropped
+    }
+
+    /// Waiting files, oldest first, with their timestamps.
+    fn waiting_files(&self) -> Vec<(PathBuf, u64)> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(PathBuf, u64)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                if !name.ends_with(SUFFIX) || name.starts_with('.') {
+                    return None;
+                }
+                let ts = name.split('-').next()?.parse().ok()?;
+                Some((entry.path(), ts))
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Claims up to `max` waiting events for `owner`, oldest first, leaving those of the
+    /// execution `own` (a run never re-sends its own events: no retries inside a run,
+    /// SPEC S-8) and those in `skip` (a sender's events it already tried). Claims of
+    /// processes that died are taken back first; corrupt files are removed and counted.
+    pub(crate) fn claim(
+        &self,
+        max: usize,
+        owner: &Owner,
+        own: Option<&str>,
+        skip: &HashSet<PathBuf>,
+    ) -> (Vec<Claimed>, usize) {
+        self.reclaim_stale();
+        self.trim();
+        let own = own.map(sanitize);
+        let mut claimed = Vec::new();
+        let mut corrupt = 0;
+        for (path, _) in self.waiting_files() {
+            if claimed.len() >= max {
+                break;
+            }
+            if skip.contains(&path)
+                || own
+                    .as_deref()
+                    .is_some_and(|own| execution_of(&path) == Some(own))
+            {
+                continue;
+            }
+            match self.claim_file(&path, owner) {
+                Some(Ok(c)) => claimed.push(c),
+                Some(Err(())) => corrupt += 1,
+                None => {} // another claimant got it
+            }
+        }
+        (claimed, corrupt)
+    }
+
+    /// Claims one waiting file: `None` when another claimant got it first, `Some(Err)` when
+    /// it was corrupt (and is removed).
+    pub(crate) fn claim_file(&self, waiting: &Path, owner: &Owner) -> Option<Result<Claimed, ()>> {
+        let claimed = claimed_name(waiting, owner);
+        fs::rename(waiting, &claimed).ok()?;
+        match fs::read(&claimed)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Event>(&b).ok())
+        {
+            Some(event) => Some(Ok(Claimed {
+                event,
+                waiting: waiting.to_owned(),
+                claimed,
+            })),
+            None => {
+                let _ = fs::remove_file(&claimed);
+                Some(Err(()))
+            }
+        }
+    }
+
+    /// Whether anything is waiting that a sender has not tried yet (`skip`), after taking
+    /// back the claims of processes that died.
+    pub(crate) fn has_waiting(&self, skip: &HashSet<PathBuf>) -> bool {
+        self.reclaim_stale();
+        self.waiting_files()
+            .iter()
+            .any(|(path, _)| !skip.contains(path))
+    }
+
+    /// Claims whose owner died go back to waiting; owner locks nobody holds, older than
+    /// [`STALE_CLAIM`], are removed; so are start tokens that old.
+    fn reclaim_stale(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        for name in &names {
+            let path = self.dir.join(name);
+            if let Some(pos) = name.find(CLAIMED) {
+                let owner = &name[pos + CLAIMED.len()..];
+                let stale = match self.owner_held(owner) {
+                    Held::Yes => false,
+                    Held::No => true,
+                    Held::Unknown => older_than(&path, STALE_CLAIM),
+                };
+                if stale {
+                    let _ = fs::rename(&path, self.dir.join(&name[..pos]));
+                }
+            } else if name.starts_with(OWNER_PREFIX) && name.ends_with(".lock") {
+                if older_than(&path, STALE_CLAIM) && matches!(held(&path), Held::No) {
+                    let _ = fs::remove_file(&path);
+                }
+            } else if name.starts_with(START_PREFIX) && older_than(&path, STALE_CLAIM) {
+                let _ = fs::remove_file(&path);
+            }
+        }
+    }
+
+    fn owner_held(&self, owner: &str) -> Held {
+        if !is_token(owner) {
+            return Held::No;
+        }
+        let lock = self.dir.join(format!("{OWNER_PREFIX}{owner}.lock"));
+        if !lock.exists() {
+            return Held::No;
+        }
+        held(&lock)
+    }
+
+    /// The detached sender's lock, if nobody holds it (kept until the `File` is dropped).
+    /// Where the file system has no locks, the sender runs anyway.
+    pub(crate) fn sender_lock(&self) -> Option<File> {
+        create_private_dir(&self.dir).ok()?;
+        let file = open_lock(&self.dir.join("sender.lock")).ok()?;
+        match file.try_lock() {
+            Ok(()) | Err(TryLockError::Error(_)) => Some(file),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Whether a detached sender holds its lock now.
+    pub(crate) fn sender_alive(&self) -> bool {
+        matches!(held(&self.dir.join("sender.lock")), Held::Yes)
+    }
+
+    /// The spawn lock, waited for at most `limit` (it is held for microseconds).
+    pub(crate) fn spawn_lock(&self, limit: Duration) -> Option<File> {
+        create_private_dir(&self.dir).ok()?;
+        let file = open_lock(&self.dir.join("spawn.lock")).ok()?;
+        let give_up = Instant::now() + limit;
+        loop {
+            match file.try_lock() {
+                Ok(()) | Err(TryLockError::Error(_)) => return Some(file),
+                Err(TryLockError::WouldBlock) if Instant::now() < give_up => {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err(TryLockError::WouldBlock) => return None,
+            }
+        }
+    }
+
+    /// Whether a sender was started less than [`STARTING`] ago and has not taken over yet.
+    pub(crate) fn sender_starting(&self) -> bool {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return false;
+        };
+        entries.flatten().any(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(START_PREFIX))
+                && !older_than(&e.path(), STARTING)
+        })
+    }
+
+    /// A start token for a sender about to be spawned.
+    pub(crate) fn create_start(&self) -> std::io::Result<String> {
+        create_private_dir(&self.dir)?;
+        let token = crate::random::hex(32);
+        write_private(&self.dir.join(format!("{START_PREFIX}{token}")), b"")?;
+        Ok(token)
+    }
+
+    /// Whether `token` names a sender this queue is starting.
+    pub(crate) fn start_exists(&self, token: &str) -> bool {
+        is_token(token) && self.dir.join(format!("{START_PREFIX}{token}")).is_file()
+    }
+
+    /// The sender took over (or was never started).
+    pub(crate) fn remove_start(&self, token: &str) {
+        if is_token(token) {
+            let _ = fs::remove_file(self.dir.join(format!("{START_PREFIX}{token}")));
+        }
+    }
+
+    /// Deletes the whole queue (telemetry switched off).
+    pub(crate) fn delete(&self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Claimed {
+    /// Its fate is final: gone for good.
+    pub(crate) fn done(self) {
+        let _ = fs::remove_file(&self.claimed);
+    }
+
+    /// Not delivered: back to waiting, for a later sender. Returns the waiting path.
+    pub(crate) fn release(self) -> PathBuf {
+        if fs::rename(&self.claimed, &self.waiting).is_err() {
+            let _ = fs::remove_file(&self.claimed);
+        }
+        self.waiting
+    }
+}
+
+fn claimed_name(waiting: &Path, owner: &Owner) -> PathBuf {
+    PathBuf::from(format!("{}{CLAIMED}{}", waiting.display(), owner.id))
+}
+
+/// The (sanitized) execution id in a waiting file's name.
+fn execution_of(path: &Path) -> Option<&str> {
+    path.file_name()?.to_str()?.split('-').nth(1)
+}
+
+fn rename_or_remove(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::rename(from, to).inspect_err(|_| {
+        let _ = fs::remove_file(from);
+    })
+}
+
+fn open_lock(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn held(path: &Path) -> Held {
+    let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else {
+        return Held::No;
+    };
+    match file.try_lock() {
+        Ok(()) => Held::No, // released when `file` is dropped
+        Err(TryLockError::WouldBlock) => Held::Yes,
+        Err(TryLockError::Error(_)) => Held::Unknown,
+    }
+}
+
+fn older_than(path: &Path, age: Duration) -> bool {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|elapsed| elapsed > age)
+}
+
+/// Tokens and owner ids are lowercase hex: nothing that could name another path.
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(64)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ProcessInfo, RawEvent};
+
+    fn event_of(execution_id: &str, ts_offset: u64) -> Event {
+        let mut raw = RawEvent::exited("werf converge".into(), 0, 1);
+        raw.ts -= ts_offset;
+        raw.complete(&ProcessInfo {
+            execution_id: execution_id.into(),
+            ..Default::default()
+        })
+    }
+
+    fn event(ts_offset: u64) -> Event {
+        event_of("0b6f3c2e-9a3b-4a8e-8d2f-1f2e3d4c5b6a", ts_offset)
+    }
+
+    fn none() -> HashSet<PathBuf> {
+        HashSet::new()
+    }
+
+    #[test]
+    fn a_run_never_claims_its_own_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = Queue::new(dir.path().join("q"));
+        let owner = queue.owner().unwrap();
+        let own = event(1);
+        queue.append(&own).unwrap();
+        let (claimed, _) = queue.claim(10, &owner, Some(&own.execution_id), &none());
+        assert!(claimed.is_empty());
+        // Left waiting, for a later run.
+        let (claimed, _) = queue.claim(10, &owner, Some("another-run"), &none());
+        assert_eq!(claimed.len(), 1);
+    }
+
+    #[test]
+    fn append_claim_done_release_and_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = Queue::new(dir.path().join("q"));
+        let owner = queue.owner().unwrap();
+        let (a, b) = (event(2), event(1));
+        queue.append(&a).unwrap();
+        queue.append(&b).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for entry in fs::read_dir(dir.path().join("q")).unwrap() {
+                assert_eq!(
+                    entry.unwrap().metadata().unwrap().permissions().mode() & 0o777,
+                    0o600
+                );
+            }
+        }
+        let (claimed, corrupt) = queue.claim(10, &owner, None, &none());
+        assert_eq!(corrupt, 0);
+        assert_eq!(
+            claimed.iter().map(|c| c.event.clone()).collect::<Vec<_>>(),
+            vec![a, b]
+        );
+        // Claimed files are invisible to other claimants while their owner lives.
+        let other = queue.owner().unwrap();
+        assert_eq!(queue.claim(10, &other, None, &none()).0.len(), 0);
+        let mut it = claimed.into_iter();
+        it.next().unwrap().done();
+        let back = it.next().unwrap().release();
+        let (again, _) = queue.claim(10, &other, None, &none());
+        assert_eq!(again.len(), 1);
+        // A sender skips what it already tried.
+        again.into_iter().for_each(|c| {
+            c.release();
+        });
+        let tried = HashSet::from([back]);
+        assert!(queue.claim(10, &other, None, &tried).0.is_empty());
+        assert!(!queue.has_waiting(&tried));
+        assert!(queue.has_waiting(&none()));
+    }
+
+    #[test]
+    fn the_claims_of_a_process_that_died_go_back_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = Queue::new(dir.path().join("q"));
+        let dead = queue.owner().unwrap();
+        let own = queue.append_claimed(&event(1), &dead).unwrap();
+        let alive = queue.owner().unwrap();
+        assert!(
+            queue.claim(10, &alive, None, &none()).0.is_empty(),
+            "its owner lives"
+        );
+        drop(own); // the claim stays on disk
+        drop(dead); // its lock is released, as when a process is killed
+        let (claimed, _) = queue.claim(10, &alive, None, &none());
+        assert_eq!(claimed.len(), 1);
+    }
+
+    #[test]
+    fn bounded_by_count_and_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = Queue::new(dir.path().to_owned());
+        let owner = queue.owner().unwrap();
+        let events: Vec<Event> = (0..MAX_EVENTS as u64 + 5).rev().map(event).collect();
+        for e in &events {
+            queue.append(e).unwrap();
+        }
+        let (claimed, _) = queue.claim(1000, &owner, None, &none());
+        assert_eq!(claimed.len(), MAX_EVENTS);
+        // The oldest five were dropped.
+        assert_eq!(claimed[0].event.ts, events[5].ts);
+        for c in claimed {
+            c.done();
+        }
+        let old = event(MAX_AGE.as_millis() as u64 + 60_000);
+        queue.append(&old).unwrap();
+        assert_eq!(queue.claim(10, &owner, None, &none()).0.len(), 0);
+    }
+
+    #[test]
+    fn corrupt_files_are_skipped_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = Queue::new(dir.path().to_owned());
+        let owner = queue.owner().unwrap();
+        let now = crate::event::unix_millis();
+        fs::write(
+            dir.path().join(format!("{now:016}-x-y-z.json")),
+            b"{not json",
+        )
+        .unwrap();
+        fs::write(dir.path().join("unrelated.txt"), b"x").unwrap();
+        queue.append(&event(0)).unwrap();
+        let (claimed, corrupt) = queue.claim(10, &owner, None, &none());
+        assert_eq!((claimed.len(), corrupt), (1, 1));
+        assert!(dir.path().join("unrelated.txt").exists());
+    }
+
+    #[test]
+    fn absurd_timestamps_in_names_do_not_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = Queue::new(dir.path().to_owned());
+        let owner = queue.owner().unwrap();
+        fs::write(dir.path().join(format!("{}-x-y-z.json", u64::MAX)), b"{}").unwrap();
+        queue.append(&event(0)).unwrap();
+        let (claimed, corrupt) = queue.claim(10, &owner, None, &none());
+        assert_eq!((claimed.len(), corrupt), (1, 1));
+    }
+
+    #[test]
+    fn unwritable_queue_is_an_error_value_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, b"x").unwrap();
+        let queue = Queue::new(file.join("q")); // parent is a file
+        assert!(queue.append(&event(0)).is_err());
+        assert!(queue.owner().is_err());
+        assert!(queue.sender_lock().is_none());
+        assert!(!queue.has_waiting(&none()));
+        queue.delete();
+    }
+
+    #[test]
+    fn one_sender_lock_and_start_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = Queue::new(dir.path().join("q"));
+        assert!(!queue.sender_alive());
+        let lock = queue.sender_lock().expect("free");
+        assert!(queue.sender_alive());
+        assert!(queue.sender_lock().is_none(), "one sender at a time");
+        drop(lock);
+        assert!(!queue.sender_alive());
+        assert!(!queue.sender_starting());
+        let token = queue.create_start().unwrap();
+        assert!(queue.sender_starting());
+        assert!(queue.start_exists(&token));
+        assert!(!queue.start_exists("../../etc/passwd"));
+        assert!(!queue.start_exists("0123"));
+        queue.remove_start(&token);
+        assert!(!queue.start_exists(&token));
+        assert!(!queue.sender_starting());
+        let _spawn = queue.spawn_lock(Duration::from_millis(1)).expect("free");
+        assert!(
+            queue.spawn_lock(Duration::from_millis(5)).is_none(),
+            "held: a bounded wait"
+        );
+    }
+}
