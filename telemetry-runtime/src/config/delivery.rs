@@ -108,6 +108,7 @@ impl DeliveryReason {
 static MAIN_ATTRIBUTE: AtomicBool = AtomicBool::new(false);
 
 /// `main` carries `#[cli_telemetry::main]`: the process's end is known.
+#[cfg(feature = "telemetry")]
 pub(crate) fn mark_main_attribute() {
     MAIN_ATTRIBUTE.store(true, Ordering::Release);
 }
