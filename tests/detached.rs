@@ -74,9 +74,11 @@ fn events_arrive_after_the_exit_once_each_with_their_fates_in_the_log() {
     let on = detached(run, &receiver.url(), &log).run();
     on.assert_same_as(&werf(CONVERGE).run(), "detached");
     let handed = read_log(&log);
+    // Started early, with the run's first event, so that the exit had nothing to start.
     let line = handed.diagnostics_containing("events queued for the detached sender, started now");
     assert_eq!(line.len(), 1, "{:?}", handed.diagnostics);
-    assert_eq!(line[0]["events"], 2);
+    assert_eq!(line[0]["when"], "early");
+    assert!(line[0]["events"].as_u64().is_some_and(|n| n >= 1));
     assert!(line[0]["senderPid"].as_u64().is_some());
 
     assert!(eventually(LONG, || received(&receiver).len() >= 2));
@@ -182,11 +184,18 @@ fn sigkill_during_a_long_handler_loses_nothing_in_either_mode() {
     for mode in ["detached", "inline"] {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("t.log");
+        let receiver = Receiver::start(Mode::Status(200));
+        // Inline, the killed run's request is in flight to a black hole when it dies.
         let hole = Receiver::start(Mode::BlackHole);
+        let url = if mode == "inline" {
+            hole.url()
+        } else {
+            receiver.url()
+        };
         let run = werf(&["helm", "get-release", "--namespace", "n"]);
         let home = run.home_dir();
         let mut child = run
-            .telemetry(&hole.url(), &log)
+            .telemetry(&url, &log)
             .env("WERF_TELEMETRY_DELIVERY", mode)
             .env("BENCH_WORK_MS", "30000")
             .spawn();
@@ -199,14 +208,16 @@ fn sigkill_during_a_long_handler_loses_nothing_in_either_mode() {
         }
         child.kill().unwrap();
         child.wait().unwrap();
-        let killed = read_log(&log).events.events().to_vec();
-        assert_eq!(
-            keys(&killed).len(),
-            1,
-            "{mode}: only CommandStarted was recorded"
-        );
+        let killed = keys(read_log(&log).events.events());
+        assert_eq!(killed.len(), 1, "{mode}: only CommandStarted was recorded");
+        if mode == "detached" {
+            // The run's own sender, started with its first event, sees it end and sends.
+            assert!(
+                eventually(LONG, || keys(&received(&receiver)) == killed),
+                "{mode}: the killed run's CommandStarted, delivered after its death"
+            );
+        }
 
-        let receiver = Receiver::start(Mode::Status(200));
         let next = dir.path().join("next.log");
         werf(CONVERGE)
             .home(Some(&home))
@@ -218,14 +229,16 @@ fn sigkill_during_a_long_handler_loses_nothing_in_either_mode() {
             "{mode}: {:?}",
             keys(&received(&receiver))
         );
+        senders_end(&log);
         senders_end(&next);
         let got = keys(&received(&receiver));
         assert_eq!(got.len(), 3, "{mode}: {got:?}");
         assert_eq!(
-            got.iter().filter(|k| **k == keys(&killed)[0]).count(),
+            got.iter().filter(|k| **k == killed[0]).count(),
             1,
             "{mode}: the killed run's CommandStarted, once"
         );
+        assert!(queued(&home).is_empty(), "{mode}: {:?}", queued(&home));
     }
 }
 
@@ -442,26 +455,40 @@ fn a_corrupt_queue_file_and_an_unwritable_cache_dir_leave_the_command_unchanged(
 
 #[test]
 fn when_no_sender_can_be_started_the_run_delivers_inline_and_says_so() {
-    // The executable is gone by the exit (an upgrade replaced it): no sender can start.
+    // The run's early hand-off finds a sender alive (this test holds the sender's lock), so
+    // it starts none; by the exit that sender is gone and so is the executable (an upgrade
+    // replaced it): no sender can start.
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("werf-copy");
     std::fs::copy(werf_bin(), &bin).unwrap();
     let receiver = Receiver::start(Mode::Status(200));
     let log = dir.path().join("t.log");
     let run = example(&bin, &["helm", "get-release", "--namespace", "n"]);
+    let home = run.home_dir();
+    std::fs::create_dir_all(queue_dir(&home)).unwrap();
+    let lock = std::fs::File::create(queue_dir(&home).join("sender.lock")).unwrap();
+    lock.lock().unwrap();
     let mut child = detached(run, &receiver.url(), &log)
         .env("BENCH_WORK_MS", "1500")
         .spawn();
-    assert!(eventually(LONG, || !read_log(&log).events.is_empty()));
+    assert!(eventually(LONG, || !read_log(&log)
+        .diagnostics_containing("events queued for the detached sender already running")
+        .is_empty()));
     std::fs::remove_file(&bin).unwrap();
+    drop(lock);
     assert!(child.wait().unwrap().success());
     assert_eq!(received(&receiver).len(), 2, "delivered before the exit");
     let parsed = read_log(&log);
     let line = parsed
         .diagnostics_containing("the detached sender could not be started; delivering inline");
     assert_eq!(line.len(), 1, "{:?}", parsed.diagnostics);
-    assert_eq!(line[0]["error"], "the sender process could not be spawned");
+    assert_eq!(
+        line[0]["error"],
+        "the executable is gone (replaced or deleted since it started)"
+    );
+    assert_eq!(line[0]["when"], "at exit");
     assert_eq!(parsed.diagnostics_containing("event delivered").len(), 2);
+    assert!(queued(&home).is_empty());
 }
 
 #[test]

@@ -5,8 +5,9 @@
 //! queue directory confirms its token, and exits either way. A marker in any other process
 //! (stale, copied, or set by hand) is ignored: the application runs its command as usual.
 //!
-//! Its life is bounded (`Telemetry::sender_life`, 10 s by default) whatever the endpoint
-//! does: requests run on a thread it stops waiting for at the end of its life, and a
+//! It waits for the run that started it to end (a run starts its sender as soon as its
+//! first event is queued, so that its exit need not), for at most half of its life. Its
+//! life is bounded (`Telemetry::sender_life`, 10 s by default) whatever the endpoint does: requests run on a thread it stops waiting for at the end of its life, and a
 //! watchdog ends the process a second later in any case. It batches the queue into as few
 //! requests as the endpoint accepts (halving a batch the endpoint finds too large), reads
 //! the person's choice again before each request (an opt-out deletes the queue and ends
@@ -44,7 +45,7 @@ pub(crate) fn run_if_sender() {
     if let (Some(token), Some(config)) = (token.to_str(), config) {
         let queue = Queue::new(config.queue);
         if queue.start_exists(token) {
-            serve(&config.app, &queue, token);
+            serve(&config.app, &queue, token, config.parent);
         }
         // No start token: it was used already, or the queue is gone. Nothing to do.
     }
@@ -73,7 +74,7 @@ struct Drain<'a> {
     transport: Option<Result<Arc<dyn Transport>, &'static str>>,
 }
 
-fn serve(app: &AppConfig, queue: &Queue, token: &str) {
+fn serve(app: &AppConfig, queue: &Queue, token: &str, parent: u32) {
     let born = Instant::now();
     let settings = Settings::from_env(app, &ProcessEnv);
     let life = settings.sender_life;
@@ -109,7 +110,16 @@ fn serve(app: &AppConfig, queue: &Queue, token: &str) {
     fields.insert("pid".into(), std::process::id().into());
     fields.insert("lifeMs".into(), (life.as_millis() as u64).into());
     drain.log_line(&diagnostic("info", "detached sender started", None, fields));
+    // Started early, while the run's command still runs: its events go out in one request
+    // when it has ended — or after half of this sender's life, keeping the rest for them.
+    super::spawn::wait_for_exit(parent, born + life / 2);
     let mut lock = Some(lock);
+    serve_loop(&mut drain, queue, &mut lock);
+    // Every claim is done or back to waiting: the owner's lock file goes too.
+    drain.owner.retire(queue);
+}
+
+fn serve_loop(drain: &mut Drain<'_>, queue: &Queue, lock: &mut Option<std::fs::File>) {
     loop {
         match drain.run() {
             Stop::Off => return,
@@ -131,7 +141,7 @@ fn serve(app: &AppConfig, queue: &Queue, token: &str) {
             return;
         }
         match queue.sender_lock() {
-            Some(again) => lock = Some(again),
+            Some(again) => *lock = Some(again),
             None => return, // another sender took over
         }
     }

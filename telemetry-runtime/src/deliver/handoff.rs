@@ -1,5 +1,13 @@
-//! Handing the queue to a detached sender at exit (SPEC S-19, R-5): at most one sender per
-//! app and user, and no event stranded.
+//! Handing the queue to a detached sender (SPEC S-19, R-5): at most one sender per app and
+//! user, no event stranded, and no spawn on the exit's path when it can be helped.
+//!
+//! The hand-off happens early: as soon as the run's first event is in the queue, the sender
+//! thread makes sure a sender is alive or starting — spawning one if not — while the
+//! command still runs. A sender started so waits for the run's process to end (or for most
+//! of its own life) before it drains, so that the run's events go in one request. At the
+//! exit the run only appends; it spawns a sender then only if none is alive or starting any
+//! more (a command that outlived the early one's life, or whose early hand-off found
+//! another run's sender, since gone).
 //!
 //! Under the queue's spawn lock (held for microseconds), a run that finds a live sender
 //! (its lock held) or one being started (a fresh start token) only leaves its events in the
@@ -12,12 +20,16 @@
 //! starting.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Map;
 
+use super::logfile::diagnostic;
 use super::queue::Queue;
+use super::shared::{Pending, Shared};
 use crate::config::AppConfig;
+use crate::event::Event;
 
 /// The environment variable that makes the executable a detached sender: a start token.
 pub(crate) const MARKER: &str = "CLI_TELEMETRY_SENDER";
@@ -34,6 +46,8 @@ pub(crate) const ARGV0: &str = "cli-telemetry-sender";
 pub(crate) struct SenderConfig {
     pub app: AppConfig,
     pub queue: PathBuf,
+    /// The run that started it: the sender drains once it has ended.
+    pub parent: u32,
 }
 
 /// Who takes the queue.
@@ -46,6 +60,10 @@ pub(crate) enum HandOff {
     /// A sender was started a moment ago and will see them.
     Starting,
 }
+
+/// A sender found or started this recently (by the early hand-off) is taken to be there
+/// still at the exit, which then checks nothing: less than its shortest life.
+const RECENT: Duration = Duration::from_millis(500);
 
 /// How long a run waits for the spawn lock (held by other runs for microseconds).
 const SPAWN_LOCK_WAIT: Duration = Duration::from_millis(50);
@@ -72,6 +90,7 @@ pub(crate) fn hand_off(queue: &Queue, app: &AppConfig) -> Result<HandOff, &'stat
     let config = SenderConfig {
         app: app.clone(),
         queue: queue.dir().to_owned(),
+        parent: std::process::id(),
     };
     let json = serde_json::to_string(&config).map_err(|_| "the settings can't be encoded")?;
     // The sender's working directory: beside the queue, never the command's (which it
@@ -87,5 +106,99 @@ pub(crate) fn hand_off(queue: &Queue, app: &AppConfig) -> Result<HandOff, &'stat
             queue.remove_start(&token);
             Err(why)
         }
+    }
+}
+
+impl Shared {
+    /// Makes sure a detached sender will take this run's queued events: one alive or being
+    /// started, or one spawned now. `at_exit`: the check at the process's end, which is
+    /// quiet when a sender is there. When no sender can be started, the run goes inline:
+    /// its queued events are claimed back and returned, to be sent inline (`Some`).
+    pub(super) fn ensure_sender(&self, at_exit: bool) -> Option<Vec<(u64, Event)>> {
+        let queue = self.queue.as_ref()?;
+        let nothing_queued = self.lock().queued.is_empty();
+        if nothing_queued {
+            return None;
+        }
+        if at_exit {
+            // The early hand-off found or started a sender a moment ago: it is there.
+            let recent = self
+                .lock()
+                .sender_seen
+                .is_some_and(|at| at.elapsed() < RECENT);
+            if recent || queue.sender_alive() || queue.sender_starting() {
+                return None;
+            }
+        }
+        let started = Instant::now();
+        let result = hand_off(queue, &self.app);
+        let mut fields = Map::new();
+        fields.insert("events".into(), self.lock().queued.len().into());
+        // What the hand-off cost (locks, a start token, the spawn), for people who measure.
+        fields.insert(
+            "handOffUs".into(),
+            (started.elapsed().as_micros() as u64).into(),
+        );
+        let when = if at_exit { "at exit" } else { "early" };
+        fields.insert("when".into(), when.into());
+        match result {
+            Ok(how) => {
+                let mut progress = self.lock();
+                progress.sender_seen = Some(Instant::now());
+                if let HandOff::Spawned(pid) = how {
+                    progress.spawned.push(pid);
+                }
+                drop(progress);
+                let message = match how {
+                    HandOff::Spawned(pid) => {
+                        fields.insert("senderPid".into(), pid.into());
+                        "events queued for the detached sender, started now"
+                    }
+                    HandOff::Running => "events queued for the detached sender already running",
+                    HandOff::Starting => "events queued for the detached sender being started",
+                };
+                self.log_line_nowait(&diagnostic("info", message, self.run_id(), fields));
+                None
+            }
+            Err(why) => {
+                fields.insert("error".into(), why.into());
+                self.log_line_nowait(&diagnostic(
+                    "warn",
+                    "the detached sender could not be started; delivering inline",
+                    self.run_id(),
+                    fields,
+                ));
+                self.go_inline();
+                Some(self.claim_back())
+            }
+        }
+    }
+
+    /// This run's queued events, claimed back from the queue (those a sender already took
+    /// stay its) and pending again, to go inline.
+    fn claim_back(&self) -> Vec<(u64, Event)> {
+        let (Some(queue), Some(owner)) = (&self.queue, self.owner()) else {
+            return Vec::new();
+        };
+        let mut progress = self.lock();
+        let queued: Vec<_> = progress.queued.drain(..).collect();
+        let mut batch = Vec::new();
+        for (event, waiting) in queued {
+            let Some(Ok(claim)) = queue.claim_file(&waiting, owner) else {
+                continue;
+            };
+            let id = progress.next_id;
+            progress.next_id += 1;
+            progress.pending.insert(
+                id,
+                Pending {
+                    event_type: event.event_type.clone(),
+                    event: Some(event.clone()),
+                    claim: Some(claim),
+                },
+            );
+            batch.push((id, event));
+        }
+        batch
     }
 }

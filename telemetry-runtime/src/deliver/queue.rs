@@ -55,6 +55,13 @@ pub(crate) struct Owner {
     _lock: File,
 }
 
+impl Owner {
+    /// Done with the queue: its lock file goes (no claim of its may be left).
+    pub(crate) fn retire(self, queue: &Queue) {
+        let _ = fs::remove_file(queue.dir.join(format!("{OWNER_PREFIX}{}.lock", self.id)));
+    }
+}
+
 /// An event claimed by this process.
 pub(crate) struct Claimed {
     pub event: Event,
@@ -91,7 +98,6 @@ impl Queue {
     }
 
     fn write_event(&self, event: &Event) -> std::io::Result<(PathBuf, PathBuf)> {
-        create_private_dir(&self.dir)?;
         let name = format!(
             "{:016}-{}-{}-{}{SUFFIX}",
             event.ts,
@@ -101,16 +107,24 @@ impl Queue {
         );
         let tmp = self.dir.join(format!(".tmp-{name}"));
         let bytes = serde_json::to_vec(event).map_err(std::io::Error::other)?;
-        write_private(&tmp, &bytes)?;
+        // The directory is made when it is missing (not on every append: a system call
+        // fewer on the exit's path).
+        match write_private(&tmp, &bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                create_private_dir(&self.dir)?;
+                write_private(&tmp, &bytes)?;
+            }
+            other => other?,
+        }
         Ok((tmp, self.dir.join(name)))
     }
 
-    /// Appends an event as waiting (any sender may take it); then trims the queue to its
-    /// bounds. Returns the file's path.
+    /// Appends an event as waiting (any sender may take it). Returns the file's path. The
+    /// bounds are kept by [`Queue::trim`], which the caller runs off the exit's path, and
+    /// every claim.
     pub(crate) fn append(&self, event: &Event) -> std::io::Result<PathBuf> {
         let (tmp, waiting) = self.write_event(event)?;
         rename_or_remove(&tmp, &waiting)?;
-        self.trim();
         Ok(waiting)
     }
 
@@ -119,7 +133,6 @@ impl Queue {
         let (tmp, waiting) = self.write_event(event)?;
         let claimed = claimed_name(&waiting, owner);
         rename_or_remove(&tmp, &claimed)?;
-        self.trim();
         Ok(Claimed {
             event: event.clone(),
             waiting,
@@ -131,6 +144,14 @@ impl Queue {
     /// [`MAX_AGE`]. Returns how many were dropped.
     pub(crate) fn trim(&self) -> usize {
         let mut files = self.waiting_files();
+        trim_list(&mut files)
+    }
+}
+
+/// Drops, from `files` (waiting files oldest first) and from the disk, those beyond the
+/// bounds. Returns how many were dropped.
+fn trim_list(files: &mut Vec<(PathBuf, u64)>) -> usize {
+    {
         let now = SystemTime::now();
         let mut dropped = 0;
         files.retain(|(path, ts)| {
@@ -146,7 +167,8 @@ impl Queue {
             !too_old
         });
         if files.len() > MAX_EVENTS {
-            for (path, _) in &files[..files.len() - MAX_EVENTS] {
+            let over = files.len() - MAX_EVENTS;
+            for (path, _) in files.drain(..over) {
                 if fs::remove_file(path).is_ok() {
                     dropped += 1;
                 }
@@ -154,7 +176,9 @@ impl Queue {
         }
         dropped
     }
+}
 
+impl Queue {
     /// Waiting files, oldest first, with their timestamps.
     fn waiting_files(&self) -> Vec<(PathBuf, u64)> {
         let Ok(entries) = fs::read_dir(&self.dir) else {
@@ -162,15 +186,55 @@ impl Queue {
         };
         let mut files: Vec<(PathBuf, u64)> = entries
             .flatten()
-            .filter_map(|entry| {
-                let name = entry.file_name().into_string().ok()?;
-                if !name.ends_with(SUFFIX) || name.starts_with('.') {
-                    return None;
-                }
-                let ts = name.split('-').next()?.parse().ok()?;
-                Some((entry.path(), ts))
-            })
+            .filter_map(|entry| waiting_entry(&entry.file_name().into_string().ok()?, &self.dir))
             .collect();
+        files.sort();
+        files
+    }
+
+    /// One look at the directory: claims of processes that died go back to waiting, owner
+    /// locks nobody holds and start tokens older than [`STALE_CLAIM`] are removed; returns
+    /// the waiting files, oldest first.
+    fn scan(&self) -> Vec<(PathBuf, u64)> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        let mut owners: std::collections::HashMap<String, Held> = std::collections::HashMap::new();
+        let mut files = Vec::new();
+        for name in &names {
+            if let Some(file) = waiting_entry(name, &self.dir) {
+                files.push(file);
+                continue;
+            }
+            let path = self.dir.join(name);
+            if let Some(pos) = name.find(CLAIMED) {
+                let owner = &name[pos + CLAIMED.len()..];
+                let held = owners
+                    .entry(owner.to_owned())
+                    .or_insert_with(|| self.owner_held(owner));
+                let stale = match held {
+                    Held::Yes => false,
+                    Held::No => true,
+                    Held::Unknown => older_than(&path, STALE_CLAIM),
+                };
+                let waiting = self.dir.join(&name[..pos]);
+                if stale && fs::rename(&path, &waiting).is_ok() {
+                    if let Some(file) = waiting_entry(&name[..pos], &self.dir) {
+                        files.push(file);
+                    }
+                }
+            } else if name.starts_with(OWNER_PREFIX) && name.ends_with(".lock") {
+                if older_than(&path, STALE_CLAIM) && matches!(held(&path), Held::No) {
+                    let _ = fs::remove_file(&path);
+                }
+            } else if name.starts_with(START_PREFIX) && older_than(&path, STALE_CLAIM) {
+                let _ = fs::remove_file(&path);
+            }
+        }
         files.sort();
         files
     }
@@ -186,12 +250,12 @@ impl Queue {
         own: Option<&str>,
         skip: &HashSet<PathBuf>,
     ) -> (Vec<Claimed>, usize) {
-        self.reclaim_stale();
-        self.trim();
+        let mut files = self.scan();
+        trim_list(&mut files);
         let own = own.map(sanitize);
         let mut claimed = Vec::new();
         let mut corrupt = 0;
-        for (path, _) in self.waiting_files() {
+        for (path, _) in files {
             if claimed.len() >= max {
                 break;
             }
@@ -235,43 +299,7 @@ impl Queue {
     /// Whether anything is waiting that a sender has not tried yet (`skip`), after taking
     /// back the claims of processes that died.
     pub(crate) fn has_waiting(&self, skip: &HashSet<PathBuf>) -> bool {
-        self.reclaim_stale();
-        self.waiting_files()
-            .iter()
-            .any(|(path, _)| !skip.contains(path))
-    }
-
-    /// Claims whose owner died go back to waiting; owner locks nobody holds, older than
-    /// [`STALE_CLAIM`], are removed; so are start tokens that old.
-    fn reclaim_stale(&self) {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return;
-        };
-        let mut names: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
-        names.sort();
-        for name in &names {
-            let path = self.dir.join(name);
-            if let Some(pos) = name.find(CLAIMED) {
-                let owner = &name[pos + CLAIMED.len()..];
-                let stale = match self.owner_held(owner) {
-                    Held::Yes => false,
-                    Held::No => true,
-                    Held::Unknown => older_than(&path, STALE_CLAIM),
-                };
-                if stale {
-                    let _ = fs::rename(&path, self.dir.join(&name[..pos]));
-                }
-            } else if name.starts_with(OWNER_PREFIX) && name.ends_with(".lock") {
-                if older_than(&path, STALE_CLAIM) && matches!(held(&path), Held::No) {
-                    let _ = fs::remove_file(&path);
-                }
-            } else if name.starts_with(START_PREFIX) && older_than(&path, STALE_CLAIM) {
-                let _ = fs::remove_file(&path);
-            }
-        }
+        self.scan().iter().any(|(path, _)| !skip.contains(path))
     }
 
     fn owner_held(&self, owner: &str) -> Held {
@@ -369,6 +397,15 @@ impl Claimed {
         }
         self.waiting
     }
+}
+
+/// A waiting file's path and timestamp, when `name` is one.
+fn waiting_entry(name: &str, dir: &Path) -> Option<(PathBuf, u64)> {
+    if !name.ends_with(SUFFIX) || name.starts_with('.') {
+        return None;
+    }
+    let ts = name.split('-').next()?.parse().ok()?;
+    Some((dir.join(name), ts))
 }
 
 fn claimed_name(waiting: &Path, owner: &Owner) -> PathBuf {

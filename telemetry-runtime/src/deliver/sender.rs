@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use serde_json::Map;
 
-use super::handoff::{hand_off, HandOff};
 use super::logfile::diagnostic;
 use super::shared::{Pending, Shared};
 use super::worker::{spawn, Msg};
@@ -74,7 +73,28 @@ impl Sender {
     /// events inline and waits for them in what is left).
     pub(crate) fn flush(&self) {
         self.wait();
-        if self.shared.detached() && !self.hand_off() {
+        if !self.shared.detached() {
+            return;
+        }
+        let inline = self.shared.ensure_sender(true);
+        // A sender started here is reaped by a thread of its own, in case this process
+        // lives on (a process that exits needs none).
+        let spawned = std::mem::take(&mut self.shared.lock().spawned);
+        for pid in spawned {
+            let _ = std::thread::Builder::new()
+                .name("cli-telemetry-reaper".into())
+                .spawn(move || super::spawn::reap(pid));
+        }
+        if let Some(batch) = inline {
+            // No sender could be started: this run's events go inline.
+            let ids: Vec<u64> = batch.iter().map(|(id, _)| *id).collect();
+            let sent = !batch.is_empty()
+                && self
+                    .tx()
+                    .is_some_and(|tx| tx.send(Msg::Inline(batch)).is_ok());
+            if !sent {
+                self.shared.conclude(&ids, false);
+            }
             self.wait();
         }
     }
@@ -88,7 +108,9 @@ impl Sender {
         let mut budget = shared.budget.lock().unwrap_or_else(|p| p.into_inner());
         let deadline = start + *budget;
         let mut progress = shared.lock();
-        while !progress.pending.is_empty() || progress.drain_busy {
+        // The early hand-off too: a process that ended in the middle of it would leave a
+        // start token and no sender.
+        while !progress.pending.is_empty() || progress.drain_busy || progress.handoff_busy {
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -128,89 +150,6 @@ impl Sender {
                 shared.run_id(),
                 fields,
             ));
-        }
-    }
-
-    /// Hands what this run queued to a detached sender. False when none could be started:
-    /// then this run's queued events are claimed back and sent inline.
-    fn hand_off(&self) -> bool {
-        let shared = &self.shared;
-        let Some(queue) = &shared.queue else {
-            return true;
-        };
-        let (count, from) = {
-            let progress = shared.lock();
-            (progress.queued.len(), progress.handed_off)
-        };
-        if count == from {
-            return true; // nothing new since the last hand-off
-        }
-        let result = hand_off(queue, &shared.app);
-        let mut fields = Map::new();
-        fields.insert("events".into(), (count - from).into());
-        match result {
-            Ok(how) => {
-                shared.lock().handed_off = count;
-                let message = match how {
-                    HandOff::Spawned(pid) => {
-                        fields.insert("senderPid".into(), pid.into());
-                        "events queued for the detached sender, started now"
-                    }
-                    HandOff::Running => "events queued for the detached sender already running",
-                    HandOff::Starting => "events queued for the detached sender being started",
-                };
-                shared.log_line_nowait(&diagnostic("info", message, shared.run_id(), fields));
-                true
-            }
-            Err(why) => {
-                fields.insert("error".into(), why.into());
-                shared.log_line_nowait(&diagnostic(
-                    "warn",
-                    "the detached sender could not be started; delivering inline",
-                    shared.run_id(),
-                    fields,
-                ));
-                shared.go_inline();
-                self.claim_back(from);
-                false
-            }
-        }
-    }
-
-    /// This run's queued events from `from` on, claimed back from the queue (those a sender
-    /// already took stay its) and handed to the sender thread to go inline.
-    fn claim_back(&self, from: usize) {
-        let shared = &self.shared;
-        let (Some(queue), Some(owner), Some(tx)) = (&shared.queue, shared.owner(), self.tx())
-        else {
-            return;
-        };
-        let mut progress = shared.lock();
-        let queued: Vec<_> = progress.queued.drain(from..).collect();
-        let mut batch = Vec::new();
-        for (event, waiting) in queued {
-            let Some(Ok(claim)) = queue.claim_file(&waiting, owner) else {
-                continue;
-            };
-            let id = progress.next_id;
-            progress.next_id += 1;
-            progress.pending.insert(
-                id,
-                Pending {
-                    event_type: event.event_type.clone(),
-                    event: Some(event.clone()),
-                    claim: Some(claim),
-                },
-            );
-            batch.push((id, event));
-        }
-        progress.handed_off = progress.queued.len();
-        drop(progress);
-        if !batch.is_empty() {
-            let ids: Vec<u64> = batch.iter().map(|(id, _)| *id).collect();
-            if tx.send(Msg::Inline(batch)).is_err() {
-                shared.conclude(&ids, false);
-            }
         }
     }
 }

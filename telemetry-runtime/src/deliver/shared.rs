@@ -33,6 +33,8 @@ pub(super) struct Shared {
     detached: AtomicBool,
     /// A note that the queue could not be written was logged.
     queue_failure_noted: AtomicBool,
+    /// This run trimmed the queue to its bounds (once, after its first append).
+    trimmed: AtomicBool,
 }
 
 #[derive(Default)]
@@ -44,8 +46,14 @@ pub(super) struct Progress {
     /// Detached: events this run queued (their waiting files), for the hand-off, or for
     /// sending them inline when no sender can be started.
     pub(super) queued: Vec<(Event, PathBuf)>,
-    /// How many of `queued` were handed to a detached sender.
-    pub(super) handed_off: usize,
+    /// The early hand-off is due or under way (the exit waits for it).
+    pub(super) handoff_busy: bool,
+    /// The early hand-off was done (once per run).
+    pub(super) handed_early: bool,
+    /// When a hand-off last found or started a sender.
+    pub(super) sender_seen: Option<std::time::Instant>,
+    /// Senders this process started, to reap.
+    pub(super) spawned: Vec<u32>,
     /// Events of earlier runs claimed by this run and in flight (inline).
     pub(super) draining: Vec<Claimed>,
     /// A drain of the queue is due or under way (set before this run's first request, so
@@ -79,6 +87,7 @@ impl Shared {
             },
             detached: AtomicBool::new(settings.delivery == Delivery::Detached),
             queue_failure_noted: AtomicBool::new(false),
+            trimmed: AtomicBool::new(false),
             app,
             settings,
         }
@@ -106,6 +115,26 @@ impl Shared {
         self.owner
             .get_or_init(|| self.queue.as_ref()?.owner().ok())
             .as_ref()
+    }
+
+    /// Keeps the queue in its bounds (SPEC S-13: 200 events, 7 days): once per detached run,
+    /// on the hand-off's thread (a run adds a handful of events; every claim — an inline
+    /// run's drain, a sender's — trims too). Dropped events are said in the log file.
+    pub(super) fn trim_once(&self, queue: &Queue) {
+        if self.trimmed.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let dropped = queue.trim();
+        if dropped > 0 {
+            let mut fields = Map::new();
+            fields.insert("events".into(), dropped.into());
+            self.log_line(&diagnostic(
+                "warn",
+                "the queue was over its bounds (200 events, 7 days); the oldest events were dropped",
+                self.run_id(),
+                fields,
+            ));
+        }
     }
 
     /// The queue failed: said once per run in the log file.

@@ -34,9 +34,10 @@ pub(super) enum Msg {
 
 pub(super) fn spawn(shared: Arc<Shared>) -> Option<mpsc::Sender<Msg>> {
     let (tx, rx) = mpsc::channel();
+    let own = tx.clone();
     std::thread::Builder::new()
         .name("cli-telemetry".into())
-        .spawn(move || run(shared, rx))
+        .spawn(move || run(shared, rx, own))
         .ok()
         .map(|_| tx)
 }
@@ -156,12 +157,13 @@ impl Shared {
 }
 
 /// The sender thread.
-fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Msg>) {
+fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Msg>, own: mpsc::Sender<Msg>) {
     let mut notes = shared.settings.notes.clone();
     let process = detect_process(&shared.app, &mut notes);
     let _ = shared.execution_id.set(process.execution_id.clone());
     let mut transport: Option<Result<Arc<dyn Transport>, &'static str>> = None;
     let mut drained = false;
+    let mut handoff_started = false;
     while let Ok(first) = rx.recv() {
         // Notes go to the log with the run's first event: a run without an instrumented
         // command (`app version`, `app telemetry status`) writes nothing.
@@ -177,6 +179,9 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Msg>) {
         take(&shared, &process, first, &mut batch);
         while let Ok(next) = rx.try_recv() {
             take(&shared, &process, next, &mut batch);
+        }
+        if shared.lock().handoff_busy && !std::mem::replace(&mut handoff_started, true) {
+            hand_off_early(&shared, &own);
         }
         if batch.is_empty() {
             continue;
@@ -275,6 +280,10 @@ fn accept(
                     let mut progress = shared.lock();
                     progress.pending.remove(&id);
                     progress.queued.push((event, path));
+                    // The run's first queued event: the sender thread starts the hand-off.
+                    if !std::mem::replace(&mut progress.handed_early, true) {
+                        progress.handoff_busy = true;
+                    }
                     drop(progress);
                     shared.settled.notify_all();
                     return;
@@ -299,6 +308,41 @@ fn accept(
         pending.claim = claim;
     }
     batch.push((id, event));
+}
+
+/// The early hand-off (SPEC S-19): with the run's first event in the queue, a sender is
+/// made sure of while the command runs — on a thread of its own, so that the sender thread
+/// goes on queueing (the exit waits for the queue, never for a spawn). When no sender can
+/// be started, the events it claims back go inline through this thread.
+fn hand_off_early(shared: &Arc<Shared>, own: &mpsc::Sender<Msg>) {
+    let (thread_shared, own) = (shared.clone(), own.clone());
+    let job = move || {
+        let inline = thread_shared.ensure_sender(false);
+        thread_shared.lock().handoff_busy = false;
+        thread_shared.settled.notify_all();
+        // The queue's bounds, kept here: off the sender thread, which the exit waits for.
+        if let Some(queue) = &thread_shared.queue {
+            thread_shared.trim_once(queue);
+        }
+        // And the sender it started is reaped here if this process lives on.
+        let spawned = std::mem::take(&mut thread_shared.lock().spawned);
+        spawned.into_iter().for_each(super::spawn::reap);
+        if let Some(events) = inline.filter(|e| !e.is_empty()) {
+            let ids: Vec<u64> = events.iter().map(|(id, _)| *id).collect();
+            if own.send(Msg::Inline(events)).is_err() {
+                thread_shared.conclude(&ids, false);
+            }
+        }
+    };
+    if std::thread::Builder::new()
+        .name("cli-telemetry-handoff".into())
+        .spawn(job)
+        .is_err()
+    {
+        // No thread: the exit makes sure of a sender instead.
+        shared.lock().handoff_busy = false;
+        shared.settled.notify_all();
+    }
 }
 
 /// One request per batch, each on its own short-lived thread, so that a slow response to
