@@ -3,9 +3,12 @@
 HTTP/1.1 keep-alive, TLS with the given certificate. Binds 127.0.0.1, prints the port.
 
     tls_receiver.py --cert srv.pem --key srv.key [--log FILE]
+
+The log has one line per request: `<unix ms> <bytes> <spans>` (spans: `?` for protobuf).
 """
 import argparse
 import http.server
+import json
 import ssl
 import sys
 import time
@@ -17,7 +20,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         n = int(self.headers.get("content-length", "0"))
-        self.rfile.read(n)
+        body = self.rfile.read(n)
+        try:  # JSON bodies (ours): how many spans; protobuf (the SDK peer's): unknown
+            spans = len(json.loads(body)["resourceSpans"][0]["scopeSpans"][0]["spans"])
+        except Exception:
+            spans = "?"
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", "2")
@@ -25,7 +32,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"{}")
         if self.log_path:
             with open(self.log_path, "a") as f:
-                f.write(f"{int(time.time() * 1000)} {n}\n")
+                f.write(f"{int(time.time() * 1000)} {n} {spans}\n")
 
     def log_message(self, *args):
         pass

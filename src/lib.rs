@@ -62,7 +62,9 @@
 //! | `<PREFIX>_TELEMETRY_DEBUG` | print events to stderr, one JSON per line, and send nothing |
 //! | `<PREFIX>_TELEMETRY_LOG_FILE` | append every event and its delivery outcome to this file |
 //! | `<PREFIX>_TELEMETRY_TRACE_URL` | the OTLP/HTTP traces endpoint |
-//! | `<PREFIX>_TELEMETRY_TIMEOUT_MS` | the exit deadline of the process (default 1300 ms) |
+//! | `<PREFIX>_TELEMETRY_TIMEOUT_MS` | the exit deadline of the process (inline delivery; default 1300 ms) |
+//! | `<PREFIX>_TELEMETRY_DELIVERY` | `detached` (sent after the exit by a background process) or `inline` |
+//! | `<PREFIX>_TELEMETRY_SENDER_LIFE_MS` | the detached sender's longest life (default 10 s) |
 //! | `<PREFIX>_TELEMETRY_PROTOCOL` | `http/json` (default) or `http/protobuf` |
 //! | `<PREFIX>_TELEMETRY_HEADERS` | request headers, `name=value,…` (values never shown) |
 //! | `SSL_CERT_FILE`, `SSL_CERT_DIR` | CA certificates to trust instead of the system's |
@@ -74,11 +76,25 @@
 //! `<config dir>/<app>/telemetry.json`; any explicit off wins, then any explicit on, then
 //! the application's default.
 //!
+//! # Delivery
+//!
+//! With [`macro@main`] and outside CI, delivery is [`Delivery::Detached`]: every event goes
+//! to a durable queue in the user's cache directory as soon as it is recorded, and one
+//! background process of the same program (started while the command runs, never running
+//! `main`'s body, with no descriptor of the command's and a bounded life) sends it after the
+//! exit — which never waits for the network. In CI, without the attribute, or when asked
+//! ([`Telemetry::delivery`], `<PREFIX>_TELEMETRY_DELIVERY=inline`), delivery is
+//! [`Delivery::Inline`]: the process sends its events and waits for them at exit, within
+//! one deadline per process. Either way an event leaves the queue only when its fate is
+//! final, so a run killed by a signal loses nothing.
+//!
 //! # Exit codes
 //!
 //! With [`macro@main`] on `fn main` (sync, or `async` under `#[tokio::main]` in either
 //! order), CommandExited waits until `main` returns and carries the code std derives from
-//! its value; [`exit`] records its code from any thread. Without it (the fallback), and in
+//! its value; [`exit`] records its code from any thread; `std::process::exit` anywhere is
+//! recorded with the process's code on Linux with glibc (its `on_exit` tells it), and with
+//! the handler's code elsewhere on Unix. Without it (the fallback), and in
 //! [`testing`] captures, the code comes from the handler's return value: `()` → 0;
 //! `Result`: `Ok` → the status it carries ([`ExitStatus`]: integers, `ExitCode`, your
 //! types) else 0, `Err` → 1 or the error's [`ErrorExitCode`]; integers and

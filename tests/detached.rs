@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use common::otlp::events_in;
 use common::procs::alive;
+use common::proxy::{Proxy, ProxyMode};
 use common::tls::{Leaf, TestCa};
 use common::{eventually, example, read_log, sender_pids, werf, werf_bin, Mode, Receiver, Run};
 
@@ -97,6 +98,30 @@ fn events_arrive_after_the_exit_once_each_with_their_fates_in_the_log() {
         "the queue is empty: {:?}",
         queued(&home)
     );
+}
+
+#[test]
+fn cli_telemetry_exit_from_another_thread_hands_off_the_same_way() {
+    // fd's shape: a Ctrl-C thread ends the process with `cli_telemetry::exit(130)` while
+    // the handler runs.
+    let bin = common::example_bin("fd_like");
+    let receiver = Receiver::start(Mode::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("t.log");
+    let run = example(&bin, &["--interrupt", "x"]);
+    let _home = run.home_dir(); // kept while the sender runs
+    let on = run
+        .app_telemetry(&receiver.url(), &log)
+        .env("APP_TELEMETRY_DELIVERY", "detached")
+        .run();
+    assert_eq!(on.code(), Some(130));
+    assert!(eventually(LONG, || received(&receiver).len() >= 2));
+    let events = received(&receiver);
+    let exited = events
+        .iter()
+        .find(|e| e.event_type == "CommandExited")
+        .unwrap();
+    assert_eq!(exited.exit_code(), Some(130));
 }
 
 #[test]
@@ -492,29 +517,72 @@ fn when_no_sender_can_be_started_the_run_delivers_inline_and_says_so() {
 }
 
 #[test]
-fn the_sender_uses_the_run_s_trust_store_and_headers() {
-    let ca = TestCa::new();
-    let receiver = Receiver::start_tls(Mode::Status(200), ca.server_config(Leaf::Good));
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("t.log");
-    let run = werf(CONVERGE);
-    let _home = run.home_dir(); // kept while the sender runs
-    let on = detached(run, &receiver.url(), &log)
-        .env("SSL_CERT_FILE", ca.pem_file())
-        .env("WERF_TELEMETRY_HEADERS", "x-api-key=s3cret-key")
-        .run();
-    assert_eq!(on.code(), Some(0));
-    assert!(eventually(LONG, || received(&receiver).len() >= 2));
-    let requests = receiver.requests();
-    assert!(requests
-        .iter()
-        .all(|r| r.header("x-api-key") == Some("s3cret-key")));
-    senders_end(&log);
-    let bytes = std::fs::read(&log).unwrap();
-    assert!(
-        !String::from_utf8_lossy(&bytes).contains("s3cret-key"),
-        "header values never logged"
-    );
+fn the_sender_uses_the_run_s_trust_store_proxy_headers_and_protocol_on_either_transport() {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    for (transport, bin) in common::transports("werf") {
+        let ca = TestCa::new();
+        let receiver = Receiver::start_tls(Mode::Status(200), ca.server_config(Leaf::Good));
+        let proxy = Proxy::start(ProxyMode::Forward);
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("t.log");
+        let run = example(&bin, CONVERGE);
+        let _home = run.home_dir(); // kept while the sender runs
+        let on = detached(run, &receiver.url(), &log)
+            .env("SSL_CERT_FILE", ca.pem_file())
+            .env("HTTPS_PROXY", proxy.url(None))
+            .env("WERF_TELEMETRY_HEADERS", "x-api-key=s3cret-key")
+            .env("WERF_TELEMETRY_PROTOCOL", "http/protobuf")
+            .run();
+        assert_eq!(on.code(), Some(0), "{transport}");
+        let spans = || -> usize {
+            receiver
+                .bodies()
+                .iter()
+                .map(|b| {
+                    ExportTraceServiceRequest::decode(&b[..])
+                        .map(|r| {
+                            r.resource_spans
+                                .iter()
+                                .flat_map(|s| &s.scope_spans)
+                                .map(|s| s.spans.len())
+                                .sum::<usize>()
+                        })
+                        .unwrap_or(0)
+                })
+                .sum()
+        };
+        assert!(
+            eventually(LONG, || spans() >= 2),
+            "{transport}: delivered after the exit"
+        );
+        senders_end(&log);
+        assert_eq!(spans(), 2, "{transport}");
+        for r in receiver.requests() {
+            assert_eq!(r.header("x-api-key"), Some("s3cret-key"), "{transport}");
+            assert_eq!(
+                r.header("content-type"),
+                Some("application/x-protobuf"),
+                "{transport}"
+            );
+        }
+        let through = proxy.requests();
+        assert!(
+            !through.is_empty() && through.iter().all(|r| r.method == "CONNECT"),
+            "{transport}: through the proxy"
+        );
+        let parsed = read_log(&log);
+        assert_eq!(
+            parsed.diagnostics_containing("event delivered").len(),
+            2,
+            "{transport}"
+        );
+        let bytes = std::fs::read(&log).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("s3cret-key"),
+            "header values never logged"
+        );
+    }
 }
 
 #[test]

@@ -66,3 +66,33 @@ fn abort_build_records_the_panic_before_aborting() {
         "flushed before the abort"
     );
 }
+
+#[test]
+fn abort_build_hands_the_queue_off_before_aborting() {
+    let bin = abort_build();
+    let receiver = Receiver::start(Mode::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("t.log");
+    let run = example(&bin, &["debug-panic"]);
+    let _home = run.home_dir(); // kept while the sender runs
+    let on = run
+        .telemetry(&receiver.url(), &log)
+        .env("WERF_TELEMETRY_DELIVERY", "detached")
+        .run();
+    assert_eq!(on.output.status.signal(), Some(6));
+    assert!(
+        common::eventually(std::time::Duration::from_secs(20), || {
+            common::read_log(&log)
+                .diagnostics_containing("event delivered")
+                .len()
+                == 2
+        }),
+        "the detached sender delivered both: {:?}",
+        common::read_log(&log).diagnostics
+    );
+    let exited = common::otlp::events_in(&receiver.bodies())
+        .into_iter()
+        .find(|e| e.event_type == "CommandExited")
+        .expect("CommandExited delivered");
+    assert_eq!(exited.exit_code(), Some(101));
+}

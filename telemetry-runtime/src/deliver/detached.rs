@@ -134,6 +134,12 @@ fn serve_loop(drain: &mut Drain<'_>, queue: &Queue, lock: &mut Option<std::fs::F
             }
             Stop::Empty => {}
         }
+        // Events of a run still alive wait here (this sender took its first ones; the rest
+        // come at its exit): wait for it, keeping the lock, rather than leave it to start
+        // another sender at its exit.
+        if drain.wait_for_live_runs() {
+            continue;
+        }
         // Release, then look once more: an event appended while this sender held the lock
         // by a run that saw it held is seen here.
         drop(lock.take());
@@ -152,6 +158,18 @@ impl Drain<'_> {
         if let Some(log) = &self.log {
             log.write(line);
         }
+    }
+
+    /// Waits (polling, within this sender's life less its last quarter, kept for the
+    /// request) while a run whose events wait in the queue is alive; true if it waited.
+    fn wait_for_live_runs(&self) -> bool {
+        let until = self.end - (self.end - Instant::now()) / 4;
+        let mut waited = false;
+        while Instant::now() < until && self.queue.live_run_waiting(&self.tried) {
+            waited = true;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        waited
     }
 
     /// The person's choice, read again: off ends the sender and deletes the queue.

@@ -120,6 +120,14 @@ impl Shared {
         if nothing_queued {
             return None;
         }
+        if !at_exit {
+            // While this run lives, a sender that finds its events waits for the rest.
+            if let Some(id) = self.run_id() {
+                if let Some(lock) = queue.run_lock(id) {
+                    let _ = self.run_lock.set(lock);
+                }
+            }
+        }
         if at_exit {
             // The early hand-off found or started a sender a moment ago: it is there.
             let recent = self

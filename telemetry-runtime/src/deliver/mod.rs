@@ -23,6 +23,7 @@ mod fates;
 mod handoff;
 #[cfg(feature = "builtin-http")]
 pub(crate) mod http;
+mod locks;
 pub(crate) mod logfile;
 pub(crate) mod otlp;
 pub(crate) mod proxy;

@@ -12,7 +12,10 @@
 //!   claimed, so that no other sender sends them while it does;
 //! - `sender.lock`: held by the one detached sender alive; `spawn.lock`: held for a moment
 //!   while a run decides whether to start one; `.start-<token>`: a sender being started
-//!   (the token its environment carries; the child removes it).
+//!   (the token its environment carries; the child removes it);
+//! - `.run-<executionID>.lock`: held by a detached run while it lives, so that a sender
+//!   that finds the run's first events waits for its last ones instead of leaving (and the
+//!   run's exit need not start another sender).
 //!
 //! Locks are the operating system's (`flock`/`LockFileEx`): a process that dies releases
 //! them. Where a file system has no locks, claims older than [`STALE_CLAIM`] count as
@@ -21,7 +24,7 @@
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use crate::config::{create_private_dir, write_private};
 use crate::event::Event;
@@ -31,21 +34,22 @@ pub const MAX_EVENTS: usize = 200;
 /// Events older than this are dropped.
 pub const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Where locks are not available: a claim older than this belongs to a process that died.
-const STALE_CLAIM: Duration = Duration::from_secs(60);
+pub(super) const STALE_CLAIM: Duration = Duration::from_secs(60);
 /// Events an inline run sends from the queue after its own first request (one request).
 pub const DRAIN_BATCH: usize = 50;
 /// A sender started less than this long ago is still starting: no second one is spawned.
-const STARTING: Duration = Duration::from_secs(5);
+pub(super) const STARTING: Duration = Duration::from_secs(5);
 
 const SUFFIX: &str = ".json";
 const CLAIMED: &str = ".claimed-";
 const OWNER_PREFIX: &str = ".owner-";
-const START_PREFIX: &str = ".start-";
+pub(super) const START_PREFIX: &str = ".start-";
+pub(super) const RUN_PREFIX: &str = ".run-";
 
 /// A queue directory.
 #[derive(Clone, Debug)]
 pub(crate) struct Queue {
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
 }
 
 /// This process as a claimant: it holds the lock of `.owner-<id>.lock` for as long as it
@@ -70,7 +74,7 @@ pub(crate) struct Claimed {
 }
 
 /// Whether a lock file is held by someone.
-enum Held {
+pub(super) enum Held {
     Yes,
     No,
     /// The file system has no locks.
@@ -180,7 +184,7 @@ fn trim_list(files: &mut Vec<(PathBuf, u64)>) -> usize {
 
 impl Queue {
     /// Waiting files, oldest first, with their timestamps.
-    fn waiting_files(&self) -> Vec<(PathBuf, u64)> {
+    pub(super) fn waiting_files(&self) -> Vec<(PathBuf, u64)> {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return Vec::new();
         };
@@ -231,7 +235,11 @@ impl Queue {
                 if older_than(&path, STALE_CLAIM) && matches!(held(&path), Held::No) {
                     let _ = fs::remove_file(&path);
                 }
-            } else if name.starts_with(START_PREFIX) && older_than(&path, STALE_CLAIM) {
+            } else if (name.starts_with(START_PREFIX) && older_than(&path, STALE_CLAIM))
+                || (name.starts_with(RUN_PREFIX)
+                    && older_than(&path, STALE_CLAIM)
+                    && matches!(held(&path), Held::No))
+            {
                 let _ = fs::remove_file(&path);
             }
         }
@@ -313,71 +321,6 @@ impl Queue {
         held(&lock)
     }
 
-    /// The detached sender's lock, if nobody holds it (kept until the `File` is dropped).
-    /// Where the file system has no locks, the sender runs anyway.
-    pub(crate) fn sender_lock(&self) -> Option<File> {
-        create_private_dir(&self.dir).ok()?;
-        let file = open_lock(&self.dir.join("sender.lock")).ok()?;
-        match file.try_lock() {
-            Ok(()) | Err(TryLockError::Error(_)) => Some(file),
-            Err(TryLockError::WouldBlock) => None,
-        }
-    }
-
-    /// Whether a detached sender holds its lock now.
-    pub(crate) fn sender_alive(&self) -> bool {
-        matches!(held(&self.dir.join("sender.lock")), Held::Yes)
-    }
-
-    /// The spawn lock, waited for at most `limit` (it is held for microseconds).
-    pub(crate) fn spawn_lock(&self, limit: Duration) -> Option<File> {
-        create_private_dir(&self.dir).ok()?;
-        let file = open_lock(&self.dir.join("spawn.lock")).ok()?;
-        let give_up = Instant::now() + limit;
-        loop {
-            match file.try_lock() {
-                Ok(()) | Err(TryLockError::Error(_)) => return Some(file),
-                Err(TryLockError::WouldBlock) if Instant::now() < give_up => {
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                Err(TryLockError::WouldBlock) => return None,
-            }
-        }
-    }
-
-    /// Whether a sender was started less than [`STARTING`] ago and has not taken over yet.
-    pub(crate) fn sender_starting(&self) -> bool {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return false;
-        };
-        entries.flatten().any(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| n.starts_with(START_PREFIX))
-                && !older_than(&e.path(), STARTING)
-        })
-    }
-
-    /// A start token for a sender about to be spawned.
-    pub(crate) fn create_start(&self) -> std::io::Result<String> {
-        create_private_dir(&self.dir)?;
-        let token = crate::random::hex(32);
-        write_private(&self.dir.join(format!("{START_PREFIX}{token}")), b"")?;
-        Ok(token)
-    }
-
-    /// Whether `token` names a sender this queue is starting.
-    pub(crate) fn start_exists(&self, token: &str) -> bool {
-        is_token(token) && self.dir.join(format!("{START_PREFIX}{token}")).is_file()
-    }
-
-    /// The sender took over (or was never started).
-    pub(crate) fn remove_start(&self, token: &str) {
-        if is_token(token) {
-            let _ = fs::remove_file(self.dir.join(format!("{START_PREFIX}{token}")));
-        }
-    }
-
     /// Deletes the whole queue (telemetry switched off).
     pub(crate) fn delete(&self) {
         let _ = fs::remove_dir_all(&self.dir);
@@ -413,7 +356,7 @@ fn claimed_name(waiting: &Path, owner: &Owner) -> PathBuf {
 }
 
 /// The (sanitized) execution id in a waiting file's name.
-fn execution_of(path: &Path) -> Option<&str> {
+pub(super) fn execution_of(path: &Path) -> Option<&str> {
     path.file_name()?.to_str()?.split('-').nth(1)
 }
 
@@ -423,7 +366,7 @@ fn rename_or_remove(from: &Path, to: &Path) -> std::io::Result<()> {
     })
 }
 
-fn open_lock(path: &Path) -> std::io::Result<File> {
+pub(super) fn open_lock(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -434,7 +377,7 @@ fn open_lock(path: &Path) -> std::io::Result<File> {
     options.open(path)
 }
 
-fn held(path: &Path) -> Held {
+pub(super) fn held(path: &Path) -> Held {
     let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else {
         return Held::No;
     };
@@ -445,7 +388,7 @@ fn held(path: &Path) -> Held {
     }
 }
 
-fn older_than(path: &Path, age: Duration) -> bool {
+pub(super) fn older_than(path: &Path, age: Duration) -> bool {
     fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
@@ -454,11 +397,11 @@ fn older_than(path: &Path, age: Duration) -> bool {
 }
 
 /// Tokens and owner ids are lowercase hex: nothing that could name another path.
-fn is_token(s: &str) -> bool {
+pub(super) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn sanitize(s: &str) -> String {
+pub(super) fn sanitize(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .take(64)

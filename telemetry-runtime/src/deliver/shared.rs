@@ -35,6 +35,8 @@ pub(super) struct Shared {
     queue_failure_noted: AtomicBool,
     /// This run trimmed the queue to its bounds (once, after its first append).
     trimmed: AtomicBool,
+    /// Detached: the run's lock in the queue, held while the process lives.
+    pub(super) run_lock: OnceLock<std::fs::File>,
 }
 
 #[derive(Default)]
@@ -88,6 +90,7 @@ impl Shared {
             detached: AtomicBool::new(settings.delivery == Delivery::Detached),
             queue_failure_noted: AtomicBool::new(false),
             trimmed: AtomicBool::new(false),
+            run_lock: OnceLock::new(),
             app,
             settings,
         }
