@@ -197,7 +197,7 @@ python3 "$ROOT/bench/sender_stats.py" --werf "$WORK/bin/werf-ours" --runs 20 \
   for f in "$WORK"/requests_*.log; do
     n=$(basename "$f" .log); n=${n#requests_}
     echo "requests_$n=$(wc -l <"$f")"
-    echo "spans_$n=$(awk '$3 ~ /^[0-9]+$/ {s+=$3} END {print s+0}' "$f")"
+    echo "spans_$n=$(awk '$2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ {s+=$3} END {print s+0}' "$f")"
   done
   echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$WORK/meta.txt"

@@ -294,11 +294,13 @@ def network(work, out):
             )
         if busy is not None:
             lines.append(f"| {label} | *(CPU busy during the group: {busy:.0f}%)* | | | | | |")
-    lines += ["", "Requests and spans each receiver got over all runs (warm-ups included):", ""]
+    lines += ["", "Requests each receiver got over all runs (warm-ups and the checks below included; "
+              "spans counted for the https receivers' JSON bodies, the peer's are protobuf):", ""]
     counts = sorted(k for k in meta if k.startswith("requests_"))
     for k in counts:
         name = k[len("requests_"):]
-        lines.append(f"- {name}: {meta[k]} requests, {meta.get('spans_' + name, '?')} spans (`?`: protobuf)")
+        spans = f", {meta.get('spans_' + name)} spans" if name.startswith("rtt") and not name.endswith("peer") else ""
+        lines.append(f"- {name}: {meta[k]} requests{spans}")
     lines += ["", "## P-7: the detached exit (target: detached − off ≤ 2 ms in every condition)", ""]
     lines += ["| condition | detached − off ms | inline − off ms | peer − off ms | met |", "|---|---:|---:|---:|---|"]
     all_met = True
