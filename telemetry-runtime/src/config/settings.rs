@@ -101,27 +101,8 @@ impl Settings {
         }
         self.headers = super::headers::read_headers(app, env, &mut self.notes);
         self.read_delivery(app, env);
-        let timeout_var = app.var("_TIMEOUT_MS");
-        if let Some(value) = env.var_os(&timeout_var) {
-            match value
-                .to_str()
-                .map(str::trim)
-                .and_then(|s| s.parse::<u64>().ok())
-            {
-                Some(ms) => {
-                    let wanted = Duration::from_millis(ms);
-                    if wanted > MAX_TIMEOUT {
-                        self.notes.push(Note::warn(format!(
-                            "{timeout_var} is above the maximum of {} ms; clamped",
-                            MAX_TIMEOUT.as_millis()
-                        )));
-                    }
-                    self.timeout = wanted.min(MAX_TIMEOUT);
-                }
-                None => self.notes.push(Note::warn(format!(
-                    "{timeout_var} is not a whole number of milliseconds; ignored"
-                ))),
-            }
+        if let Some(timeout) = millis(env, &app.var("_TIMEOUT_MS"), MAX_TIMEOUT, &mut self.notes) {
+            self.timeout = timeout;
         }
     }
 }
@@ -147,28 +128,34 @@ impl Settings {
             _ => (mode, reason),
         };
         let life_var = app.var("_SENDER_LIFE_MS");
-        if let Some(value) = env.var_os(&life_var) {
-            match value
-                .to_str()
-                .map(str::trim)
-                .and_then(|s| s.parse::<u64>().ok())
-            {
-                Some(ms) => {
-                    let wanted = Duration::from_millis(ms);
-                    if wanted > MAX_SENDER_LIFE {
-                        self.notes.push(Note::warn(format!(
-                            "{life_var} is above the maximum of {} ms; clamped",
-                            MAX_SENDER_LIFE.as_millis()
-                        )));
-                    }
-                    self.sender_life = wanted.min(MAX_SENDER_LIFE);
-                }
-                None => self.notes.push(Note::warn(format!(
-                    "{life_var} is not a whole number of milliseconds; ignored"
-                ))),
-            }
+        if let Some(life) = millis(env, &life_var, MAX_SENDER_LIFE, &mut self.notes) {
+            self.sender_life = life;
         }
     }
+}
+
+/// A duration in whole milliseconds from `var`, clamped to `max` (with a note); `None`
+/// when unset or not a number (with a note).
+fn millis(env: &dyn Env, var: &str, max: Duration, notes: &mut Vec<Note>) -> Option<Duration> {
+    let value = env.var_os(var)?;
+    let Some(ms) = value
+        .to_str()
+        .map(str::trim)
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
+        notes.push(Note::warn(format!(
+            "{var} is not a whole number of milliseconds; ignored"
+        )));
+        return None;
+    };
+    let wanted = Duration::from_millis(ms);
+    if wanted > max {
+        notes.push(Note::warn(format!(
+            "{var} is above the maximum of {} ms; clamped",
+            max.as_millis()
+        )));
+    }
+    Some(wanted.min(max))
 }
 
 #[cfg(all(test, feature = "telemetry"))]

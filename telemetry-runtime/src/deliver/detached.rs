@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Map;
 
-use super::fates::{fate_line, retryable, By};
+use super::fates::{corrupt_line, fate_line, retryable, By};
 use super::handoff::{SenderConfig, ARGV0, CONFIG, MARKER};
 use super::logfile::{diagnostic, LogFile};
 use super::otlp::Wire;
@@ -207,14 +207,7 @@ impl Drain<'_> {
             }
             let (claims, corrupt) = self.queue.claim(MAX_EVENTS, &self.owner, None, &self.tried);
             if corrupt > 0 {
-                let mut fields = Map::new();
-                fields.insert("files".into(), corrupt.into());
-                self.log_line(&diagnostic(
-                    "warn",
-                    "corrupt spool files skipped and removed",
-                    None,
-                    fields,
-                ));
+                self.log_line(&corrupt_line(corrupt, None));
             }
             if claims.is_empty() {
                 return Stop::Empty;

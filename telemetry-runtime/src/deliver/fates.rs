@@ -94,3 +94,15 @@ pub(crate) fn fate_line(
     };
     diagnostic(level, message, execution_id, fields)
 }
+
+/// The line for corrupt queue files a claim skipped and removed.
+pub(crate) fn corrupt_line(files: usize, run: Option<&str>) -> Map<String, Value> {
+    let mut fields = Map::new();
+    fields.insert("files".into(), files.into());
+    diagnostic(
+        "warn",
+        "corrupt spool files skipped and removed",
+        run,
+        fields,
+    )
+}

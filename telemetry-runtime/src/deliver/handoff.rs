@@ -27,7 +27,7 @@ use serde_json::Map;
 
 use super::logfile::diagnostic;
 use super::queue::Queue;
-use super::shared::{Pending, Shared};
+use super::shared::Shared;
 use crate::config::AppConfig;
 use crate::event::Event;
 
@@ -195,16 +195,8 @@ impl Shared {
             let Some(Ok(claim)) = queue.claim_file(&waiting, owner) else {
                 continue;
             };
-            let id = progress.next_id;
-            progress.next_id += 1;
-            progress.pending.insert(
-                id,
-                Pending {
-                    event_type: event.event_type.clone(),
-                    event: Some(event.clone()),
-                    claim: Some(claim),
-                },
-            );
+            let id =
+                progress.add_pending(event.event_type.clone(), Some(event.clone()), Some(claim));
             batch.push((id, event));
         }
         batch

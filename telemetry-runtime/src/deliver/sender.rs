@@ -16,7 +16,7 @@ use std::time::Instant;
 use serde_json::Map;
 
 use super::logfile::diagnostic;
-use super::shared::{Pending, Shared};
+use super::shared::Shared;
 use super::worker::{spawn, Msg};
 use crate::config::{AppConfig, Settings};
 use crate::event::RawEvent;
@@ -49,20 +49,10 @@ impl Sender {
     /// Hands an event to the sender thread. Never blocks on I/O.
     pub(crate) fn emit(&self, event: RawEvent) {
         let Some(tx) = self.tx() else { return };
-        let id = {
-            let mut progress = self.shared.lock();
-            let id = progress.next_id;
-            progress.next_id += 1;
-            progress.pending.insert(
-                id,
-                Pending {
-                    event_type: event.event_type.clone(),
-                    event: None,
-                    claim: None,
-                },
-            );
-            id
-        };
+        let id = self
+            .shared
+            .lock()
+            .add_pending(event.event_type.clone(), None, None);
         if tx.send(Msg::Event(id, event)).is_err() {
             self.shared.conclude(&[id], false);
         }

@@ -66,6 +66,28 @@ pub(super) struct Progress {
     pub(super) left: BTreeMap<u64, PathBuf>,
 }
 
+impl Progress {
+    /// A new pending event; its id.
+    pub(super) fn add_pending(
+        &mut self,
+        event_type: String,
+        event: Option<Event>,
+        claim: Option<Claimed>,
+    ) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pending.insert(
+            id,
+            Pending {
+                event_type,
+                event,
+                claim,
+            },
+        );
+        id
+    }
+}
+
 pub(super) struct Pending {
     pub(super) event_type: String,
     /// The complete envelope, once the sender thread has made it.

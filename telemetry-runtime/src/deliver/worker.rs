@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde_json::Map;
 
-use super::fates::{fate_line, retryable, By};
+use super::fates::{corrupt_line, fate_line, retryable, By};
 use super::logfile::diagnostic;
 use super::otlp;
 use super::queue::DRAIN_BATCH;
@@ -83,14 +83,7 @@ impl Shared {
         };
         let (claims, corrupt) = queue.claim(DRAIN_BATCH, owner, self.run_id(), &HashSet::new());
         if corrupt > 0 {
-            let mut fields = Map::new();
-            fields.insert("files".into(), corrupt.into());
-            self.log_line(&diagnostic(
-                "warn",
-                "corrupt spool files skipped and removed",
-                self.run_id(),
-                fields,
-            ));
+            self.log_line(&corrupt_line(corrupt, self.run_id()));
         }
         if claims.is_empty() {
             self.drain_done();
