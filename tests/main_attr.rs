@@ -72,6 +72,41 @@ mod tokio_multi_thread {
     }
 }
 
+// `main` as the command: `#[instrument_command]` with `#[cli_telemetry::main]`, in either
+// order, also under `#[tokio::main]` (black-box: tests/root_only.rs).
+mod pair_main_first {
+    use cli_telemetry::instrument_command;
+
+    #[cli_telemetry::main]
+    #[instrument_command]
+    pub fn main() -> Result<std::process::ExitCode, String> {
+        Ok(std::process::ExitCode::from(6))
+    }
+}
+
+mod pair_command_first {
+    #[cli_telemetry::instrument_command(name = "tool")]
+    #[cli_telemetry::main]
+    pub fn main() {}
+}
+
+mod pair_async {
+    #[cli_telemetry::instrument_command]
+    #[tokio::main(flavor = "current_thread")]
+    #[cli_telemetry::main]
+    pub async fn main() -> std::process::ExitCode {
+        tokio::task::yield_now().await;
+        std::process::ExitCode::from(8)
+    }
+}
+
+#[test]
+fn main_as_the_command_in_either_order() {
+    assert_eq!(pair_main_first::main(), ExitCode::from(6));
+    assert_eq!(pair_command_first::main(), ExitCode::SUCCESS);
+    assert_eq!(pair_async::main(), ExitCode::from(8));
+}
+
 #[test]
 fn every_return_type_gives_the_code_std_would() {
     assert_eq!(unit::main(), ExitCode::SUCCESS);

@@ -90,10 +90,13 @@ fn fd_shape_parses_inside_and_returns_its_status() {
     assert_truthful("fd_like", &["pattern"], 0);
     // `Ok(HasResults(false))`: the Ok value carries the status.
     assert_truthful("fd_like", &["nothing"], 1);
-    // clap's help, version and usage error raised inside the running handler.
-    assert_truthful("fd_like", &["--help"], 0);
-    assert_truthful("fd_like", &["--version"], 0);
-    assert_truthful("fd_like", &["--bogus"], 2);
+    // clap's help, version and usage error raised inside the running handler (SPEC S-11):
+    // help and version are not runs, a usage error is a run of the root without options.
+    assert_not_a_run("fd_like", &["--help"], 0);
+    assert_not_a_run("fd_like", &["--version"], 0);
+    assert_not_a_run("fd_like", &["-H", "--help"], 0);
+    assert_usage_error("fd_like", &["--bogus"], "fdl");
+    assert_usage_error("fd_like", &["-H", "--type"], "fdl");
     // The Ctrl-C thread ends the process while the handler still runs.
     let log = assert_truthful("fd_like", &["--interrupt", "x"], 130);
     let exited = log.events.exited().unwrap();
@@ -141,10 +144,67 @@ fn mdbook_shape_exit_in_main_and_in_a_handler() {
     // The handler returns Err (1 by its type); main calls cli_telemetry::exit(101).
     assert_truthful("mdbook_like", &["build", "--fail"], 101);
     assert_truthful("mdbook_like", &["clean", "--exit", "7"], 7);
-    // A usage error before any handler ran: nothing to report, output unchanged.
-    let (run, log) = on_and_off("mdbook_like", &["bogus"], Mode::Status(200), &[]);
-    assert_eq!(run.code(), Some(2));
-    assert!(log.events.is_empty());
+    // Usage errors before any handler ran (builder API, `get_matches`): a run of the
+    // deepest subcommand clap reached, without options, exit 2; output unchanged.
+    assert_usage_error("mdbook_like", &["bogus"], "mdb");
+    assert_usage_error(
+        "mdbook_like",
+        &["build", "-d", "out", "--bogus"],
+        "mdb build",
+    );
+    assert_not_a_run("mdbook_like", &["build", "--help"], 0);
+}
+
+/// Help, version and usage errors mean the same whether the app parses before its handler
+/// (the mini-werf, zoxide's shape) or inside it (fd's shape, above): SPEC S-11.
+#[test]
+fn help_version_and_usage_errors_when_parsing_before_the_handler() {
+    assert_not_a_run("werf", &["--help"], 0);
+    assert_not_a_run("werf", &["--version"], 0);
+    assert_not_a_run("werf", &["converge", "--help"], 0);
+    assert_not_a_run("werf", &["help", "converge"], 0);
+    assert_usage_error("werf", &["converge", "--bogus"], "werf converge");
+    assert_usage_error(
+        "werf",
+        &["--dir", "d", "converge", "--bogus"],
+        "werf converge",
+    );
+    assert_usage_error("werf", &["helm", "get-release"], "werf helm get-release");
+    assert_usage_error("werf", &["nosuch"], "werf");
+    // No subcommand: clap prints help on stderr and exits 2; a usage error of the root.
+    assert_usage_error("werf", &[], "werf");
+    assert_usage_error("zoxide_like", &["query", "--bogus"], "zox query");
+}
+
+/// Nothing is recorded: clap printed help or the version (exit `code`), with the same
+/// output as with telemetry off.
+fn assert_not_a_run(bin: &str, args: &[&str], code: i32) {
+    let (run, log) = on_and_off(bin, args, Mode::Status(200), &[]);
+    assert_eq!(run.code(), Some(code), "{bin} {args:?}: {}", run.stderr());
+    assert!(
+        !run.stdout().is_empty() || !run.stderr().is_empty(),
+        "{bin} {args:?}"
+    );
+    assert!(
+        log.events.is_empty(),
+        "{bin} {args:?} is not a run: {:?}",
+        log.events.events()
+    );
+}
+
+/// A usage error: CommandStarted and CommandExited 2 of `command`, without options.
+fn assert_usage_error(bin: &str, args: &[&str], command: &str) {
+    let log = assert_truthful(bin, args, 2);
+    let events = log.events.events();
+    assert_eq!(events.len(), 2, "{bin} {args:?}: {events:?}");
+    for e in events {
+        assert_eq!(e.command, command, "{bin} {args:?}");
+    }
+    let started = log.events.started().unwrap();
+    assert!(
+        started.command_options().is_empty(),
+        "{bin} {args:?}: {started:?}"
+    );
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! parameters), expand: the body runs as `instrument_command`'s does (a closure, or an
 //! `async move` block for `async fn main` under `#[tokio::main]` in either order), and its
 //! value goes through `MainGuard::finish`, which reports it exactly as std would and
-//! returns the `ExitCode`.
+//! returns the `ExitCode`. With `#[instrument_command]` on the same `fn main` ([`crate::pair`]),
+//! the guard is entered with `MainGuard::enter_command`: `main`'s body is the root command.
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
@@ -48,7 +49,29 @@ pub(crate) fn check(args: &Args, func: &Func) -> syn::Result<()> {
     Ok(())
 }
 
-pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
+/// The arguments of `#[instrument_command]` when it is paired with `#[cli_telemetry::main]`:
+/// `name` may rename the root command; `matches` cannot work (nothing is parsed before
+/// `main`'s body runs).
+pub(crate) fn check_command(command: &Args) -> syn::Result<()> {
+    if let Some(m) = &command.matches {
+        return Err(syn::Error::new_spanned(
+            m,
+            "on `fn main`, `matches` cannot work: nothing is parsed before `main`'s body runs; \
+             parse with `cli_telemetry::parse()` or `cli_telemetry::get_matches(cmd)` (or call \
+             `cli_telemetry::record(&cmd, &matches)`) inside `main` instead",
+        ));
+    }
+    crate::valid::check_args(command)
+}
+
+/// `partner`: the path of the pair's other attribute as written, named once in the output
+/// (`use path as _;`) so that the import that brought it in counts as used.
+pub(crate) fn expand(
+    args: &Args,
+    command: Option<&Args>,
+    partner: Option<&syn::Path>,
+    func: Func,
+) -> TokenStream {
     let Func {
         attrs,
         vis,
@@ -65,9 +88,16 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
         quote!(#krate::__private::call(move || #block))
     };
     sig.output = syn::parse_quote!(-> ::std::process::ExitCode);
+    let enter = match command.map(|c| &c.name) {
+        None => quote!(enter()),
+        Some(None) => quote!(enter_command(::core::option::Option::None)),
+        Some(Some(name)) => quote!(enter_command(::core::option::Option::Some(#name))),
+    };
+    let partner = partner.map(|path| quote!(use #path as _;));
     quote! {
         #(#attrs)* #vis #sig {
-            let #guard = #krate::__private::MainGuard::enter();
+            #partner
+            let #guard = #krate::__private::MainGuard::#enter;
             let #ret #ret_ty = #run;
             #guard.finish(#ret)
         }

@@ -7,10 +7,13 @@
 
 use proc_macro::TokenStream;
 
+use pair::Which;
+
 mod ast;
 mod attr;
 mod entry;
 mod expand;
+mod pair;
 mod valid;
 
 /// Makes every call of a command handler report `CommandStarted` before its body runs and
@@ -21,10 +24,14 @@ mod valid;
 /// - `matches = <expr>`: the `clap::ArgMatches` to read options from (builder API);
 /// - `crate = "path"`: where the `cli_telemetry` crate is, if it was renamed.
 ///
+/// Together with `#[cli_telemetry::main]` on `fn main` (in either order), the program
+/// itself is the command: each run reports the root command, for CLIs without
+/// subcommands.
+///
 /// See the `cli-telemetry` crate for examples.
 #[proc_macro_attribute]
 pub fn instrument_command(args: TokenStream, item: TokenStream) -> TokenStream {
-    translate(args, item, valid::check, expand::instrument)
+    translate(args, item, Which::Command)
 }
 
 /// Put on `fn main` (sync, or `async fn main` with `#[tokio::main]` in either order):
@@ -36,36 +43,76 @@ pub fn instrument_command(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// Argument, optional: `crate = "path"`, where the `cli_telemetry` crate is, if renamed.
 ///
+/// With `#[instrument_command]` on the same `fn main` (in either order), `main`'s body is
+/// the command: each run reports the root command.
+///
 /// See the `cli-telemetry` crate for examples.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    translate(args, item, entry::check, entry::expand)
+    translate(args, item, Which::Main)
 }
 
-/// Parse → validate → expand; any error comes with the item unchanged.
-fn translate(
-    args: TokenStream,
-    item: TokenStream,
-    check: fn(&attr::Args, &ast::Func) -> syn::Result<()>,
-    expand: fn(&attr::Args, ast::Func) -> proc_macro2::TokenStream,
-) -> TokenStream {
-    let args = match attr::parse(args.into()) {
-        Ok(args) => args,
-        Err(err) => return with_item(err, item),
-    };
-    let func = match ast::parse(item.clone().into()) {
-        Ok(func) => func,
-        Err(err) => return with_item(err, item),
-    };
-    if let Err(err) = check(&args, &func) {
-        return with_item(err, item);
+/// Parse → validate → expand; any error comes with the item unchanged. When the function
+/// carries the other attribute of the pair too, both expand here at once ([`pair`]).
+fn translate(args: TokenStream, item: TokenStream, which: Which) -> TokenStream {
+    match translate_tokens(args.into(), item.clone().into(), which) {
+        Ok(out) => out.into(),
+        Err(err) => with_item(err, item),
     }
-    // Without the `telemetry` feature both attributes leave the function unchanged (for
-    // packagers); misuse is still an error above.
+}
+
+/// Without the `telemetry` feature both attributes leave the function unchanged (for
+/// packagers; misuse is still an error): `func` as written, less the pair's partner.
+fn unchanged(func: ast::Func) -> proc_macro2::TokenStream {
+    let ast::Func {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    quote::quote!(#(#attrs)* #vis #sig #block)
+}
+
+fn translate_tokens(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+    which: Which,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let args = attr::parse(args)?;
+    let mut func = ast::parse(item)?;
+    let partner = pair::take_partner(which, &args, &mut func)?;
+    let partner_path = partner.as_ref().map(|p| p.path.clone());
+    let (main_args, command_args) = match (which, partner.map(|p| p.args)) {
+        (Which::Command, None) => {
+            valid::check(&args, &func)?;
+            if !cfg!(feature = "telemetry") {
+                return Ok(unchanged(func));
+            }
+            return Ok(expand::instrument(&args, func));
+        }
+        (Which::Main, None) => (args, None),
+        (Which::Main, Some(command)) => (args, Some(command)),
+        (Which::Command, Some(main)) => (main, Some(args)),
+    };
+    let checked = entry::check(&main_args, &func).and_then(|()| match &command_args {
+        Some(command) => entry::check_command(command),
+        None => Ok(()),
+    });
+    if let Err(err) = checked {
+        // The item without the partner, so that the user sees only this one error.
+        let mut out = err.to_compile_error();
+        out.extend(unchanged(func));
+        return Ok(out);
+    }
     if !cfg!(feature = "telemetry") {
-        return item;
+        return Ok(unchanged(func));
     }
-    expand(&args, func).into()
+    Ok(entry::expand(
+        &main_args,
+        command_args.as_ref(),
+        partner_path.as_ref(),
+        func,
+    ))
 }
 
 /// The error, plus the item unchanged so that the user sees only this one error.

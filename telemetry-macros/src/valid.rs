@@ -10,7 +10,7 @@ pub(crate) fn check(args: &Args, func: &Func) -> syn::Result<()> {
     check_func(func)
 }
 
-fn check_args(args: &Args) -> syn::Result<()> {
+pub(crate) fn check_args(args: &Args) -> syn::Result<()> {
     if let Some(name) = &args.name {
         if name.value().trim().is_empty() {
             return Err(syn::Error::new(
@@ -36,6 +36,14 @@ fn check_args(args: &Args) -> syn::Result<()> {
     Ok(())
 }
 
+/// `fn main()` as the program's entry point has it: private, no parameters, no receiver.
+/// (A handler called `main` in a module is `pub` to be called from elsewhere.)
+fn is_entry_point(func: &Func) -> bool {
+    func.sig.ident == "main"
+        && func.sig.inputs.is_empty()
+        && matches!(func.vis, syn::Visibility::Inherited)
+}
+
 /// `matches = "cli_matches"` was probably meant as `matches = cli_matches`.
 fn suggested_ident(text: &str) -> String {
     if syn::parse_str::<Expr>(text).is_ok() {
@@ -46,6 +54,16 @@ fn suggested_ident(text: &str) -> String {
 }
 
 fn check_func(func: &Func) -> syn::Result<()> {
+    if is_entry_point(func) {
+        return Err(syn::Error::new_spanned(
+            &func.sig.ident,
+            "on `fn main`, `#[instrument_command]` needs `#[cli_telemetry::main]` too (in either \
+             order): telemetry is installed inside `main`, after this attribute would start the \
+             command, so alone it reports nothing. Add `#[cli_telemetry::main]` to make the \
+             program itself the command, or put `#[instrument_command]` on the handler `main` \
+             calls",
+        ));
+    }
     if let Some(constness) = &func.sig.constness {
         return Err(syn::Error::new_spanned(
             constness,

@@ -83,27 +83,49 @@ pub fn parse<P: Parser>() -> P {
 }
 
 /// [`parse`] with explicit arguments (the first is the binary name).
+///
+/// `--help` and `--version` are not runs: nothing is reported, also when the parse happens
+/// inside an instrumented handler (its command is dropped). A usage error is reported as a
+/// run of the deepest subcommand clap reached (the root if none), without options, exit
+/// code 2, before the process exits. clap's output and exit code are unchanged.
 pub fn parse_from<P, I, T>(args: I) -> P
 where
     P: Parser,
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    try_parse_from(args).unwrap_or_else(|e| clap_exit(e))
+    if !is_enabled() {
+        return P::parse_from(args);
+    }
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    try_parse_recorded::<P>(&args).unwrap_or_else(|e| clap_exit(e, P::command(), &args))
 }
 
-/// clap's help, version or usage error ends the process: inside a running command (or with
-/// commands held for `main`), CommandExited gets clap's code (0 or 2) and is flushed first.
-/// clap's output and exit code are unchanged.
-fn clap_exit(err: clap::Error) -> ! {
+/// clap's help, version or usage error ends the process (SPEC S-11). Help and version are
+/// not runs: commands that have not reported CommandStarted are dropped. A usage error is a
+/// run of the deepest subcommand clap reached in `args` under `cmd` (as the app built it),
+/// without options, CommandExited 2. Either way what is pending is delivered (or handed
+/// off) first; clap's output and exit code are unchanged.
+fn clap_exit(err: clap::Error, cmd: Command, args: &[OsString]) -> ! {
     #[cfg(feature = "telemetry")]
     if crate::record::state::maybe_active() {
-        crate::record::state::exit_all(err.exit_code());
+        use crate::record::ends;
+        let code = err.exit_code();
+        if code == 0 {
+            ends::not_a_run();
+        } else {
+            ends::usage_error(crate::record::invocation::Invocation::usage_path(cmd, args));
+        }
+        ends::exit_all(code);
     }
+    #[cfg(not(feature = "telemetry"))]
+    let _ = (cmd, args);
     err.exit()
 }
 
-/// [`parse_from`] returning clap's error instead of exiting.
+/// [`parse_from`] returning clap's error instead of exiting. What the application then does
+/// with the error decides what is reported: the code the process exits with, as for any
+/// run. ([`parse_from`] gives help, version and usage errors their own meaning.)
 pub fn try_parse_from<P, I, T>(args: I) -> Result<P, clap::Error>
 where
     P: Parser,
@@ -113,6 +135,11 @@ where
     if !is_enabled() {
         return P::try_parse_from(args);
     }
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    try_parse_recorded::<P>(&args)
+}
+
+fn try_parse_recorded<P: Parser>(args: &[OsString]) -> Result<P, clap::Error> {
     let mut cmd = P::command();
     let mut matches = cmd.try_get_matches_from_mut(args)?;
     record(&cmd, &matches);
@@ -126,14 +153,21 @@ pub fn get_matches(cmd: Command) -> ArgMatches {
 }
 
 /// [`get_matches`] with explicit arguments (the first is the binary name).
+///
+/// Help, version and usage errors mean what they mean for [`parse_from`].
 pub fn get_matches_from<I, T>(mut cmd: Command, args: I) -> ArgMatches
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    if !is_enabled() {
+        return cmd.get_matches_from(args);
+    }
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let original = cmd.clone();
     let matches = cmd
-        .try_get_matches_from_mut(args)
-        .unwrap_or_else(|e| clap_exit(e));
+        .try_get_matches_from_mut(&args)
+        .unwrap_or_else(|e| clap_exit(e, original, &args));
     record(&cmd, &matches);
     matches
 }
@@ -143,12 +177,18 @@ where
 /// telemetry is off.
 ///
 /// It may be called inside an instrumented handler (a tool that parses in its `run`):
-/// the running command's CommandStarted then carries these options.
+/// the running command's CommandStarted then carries these options. Matches that ask for a
+/// telemetry action ([`crate::TelemetryFlag`], [`crate::TelemetryArgs`]) make the run one
+/// that is not reported.
 pub fn record(cmd: &Command, matches: &ArgMatches) {
     #[cfg(feature = "telemetry")]
     if let Some(rt) = crate::record::state::current() {
-        rt.record(cmd, matches);
-        crate::record::state::recorded(&rt);
+        if rt.record(cmd, matches) {
+            crate::record::state::recorded(&rt);
+        } else {
+            // `--telemetry <action>` or `telemetry …`: not a command run (SPEC S-11).
+            crate::record::ends::not_a_run();
+        }
     }
     #[cfg(not(feature = "telemetry"))]
     let _ = (cmd, matches);
@@ -185,7 +225,7 @@ pub fn emit<T: serde::Serialize + ?Sized>(event_type: &str, data: &T) {
 pub fn exit(code: i32) -> ! {
     #[cfg(feature = "telemetry")]
     if crate::record::state::maybe_active() {
-        crate::record::state::exit_all(code);
+        crate::record::ends::exit_all(code);
     }
     std::process::exit(code)
 }

@@ -56,7 +56,8 @@ pub use config::{
     DEFAULT_SENDER_LIFE, DEFAULT_TIMEOUT, MAX_SENDER_LIFE, MAX_TIMEOUT,
 };
 pub use control::command::{
-    reset, set_enabled, telemetry_command, Changed, TelemetryAction, TelemetryArgs,
+    reset, set_enabled, telemetry_command, telemetry_flag, Changed, TelemetryAction, TelemetryArgs,
+    TelemetryFlag, TELEMETRY_FLAG_ID,
 };
 pub use control::status::{print_status, status, Status, STATUS_SCHEMA_VERSION};
 pub use event::{Attributes, Event, OptionUsage, COMMAND_EXITED, COMMAND_STARTED, SCHEMA_VERSION};

@@ -230,7 +230,7 @@ pub fn install_abort_hook() {
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
             #[cfg(feature = "telemetry")]
-            crate::record::state::exit_all(101);
+            crate::record::ends::exit_all(101);
         }));
     });
 }
@@ -256,6 +256,18 @@ impl MainGuard {
         MainGuard { _private: () }
     }
 
+    /// [`MainGuard::enter`] for a `main` that is itself the command (`#[instrument_command]`
+    /// with `#[cli_telemetry::main]`): the root command starts now, and is begun as soon as
+    /// `main`'s body installs telemetry (`name` overrides its path).
+    #[inline]
+    pub fn enter_command(name: Option<&'static str>) -> MainGuard {
+        let guard = MainGuard::enter();
+        #[cfg(feature = "telemetry")]
+        crate::record::state::main_is_command(name);
+        let _ = name;
+        guard
+    }
+
     /// `main` returned `ret`: reports it exactly as std does for `main` (for an `Err`,
     /// `Error: {err:?}` on stderr), sends CommandExited with the resulting code, flushes
     /// within the deadline, and returns the code for the process.
@@ -263,7 +275,7 @@ impl MainGuard {
         let code = ret.report();
         #[cfg(feature = "telemetry")]
         if crate::record::state::maybe_active() {
-            crate::record::state::exit_all(crate::record::exit::ExitStatus::exit_code(&code));
+            crate::record::ends::exit_all(crate::record::exit::ExitStatus::exit_code(&code));
         }
         std::mem::forget(self);
         code
@@ -275,7 +287,7 @@ impl Drop for MainGuard {
     fn drop(&mut self) {
         #[cfg(feature = "telemetry")]
         if std::thread::panicking() {
-            crate::record::state::exit_all(101);
+            crate::record::ends::exit_all(101);
         }
     }
 }

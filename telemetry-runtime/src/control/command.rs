@@ -1,15 +1,18 @@
 //! The people running the tool in control (SPEC S-14, S-15): the lasting choice
 //! ([`set_enabled`], [`reset`]) and a ready-made `<app> telemetry status [--json] | enable
-//! | disable | reset` subcommand ([`TelemetryArgs`]) the application adds in one line.
+//! | disable | reset` subcommand ([`TelemetryArgs`]) the application adds in one line, and
+//! for CLIs without subcommands the `--telemetry <action>` option ([`TelemetryFlag`]).
 
 use std::ffi::OsString;
 use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
 use crate::config::{AppConfig, Telemetry};
+use crate::record::marks;
 
 /// What a change of the lasting choice did.
 #[derive(Clone, Debug)]
@@ -179,7 +182,7 @@ impl Args for TelemetryArgs {
             .subcommand(
                 Command::new("catalog")
                     .hide(true)
-                    .about("Print every command and option as telemetry names them (JSON)"),
+                    .about(marks::CATALOG_ABOUT),
             )
     }
 
@@ -271,10 +274,11 @@ impl TelemetryArgs {
         };
         let path = changed.path.display();
         let status = crate::control::status::status();
+        let switch = marks::lasting_switch(name);
         let line = match self.action {
             TelemetryAction::Enable => {
                 let mut line = format!(
-                    "Telemetry of {name} is on from now on (your choice is kept in {path}); undo with `{name} telemetry disable`, or `{name} telemetry reset` for the default."
+                    "Telemetry of {name} is on from now on (your choice is kept in {path}); undo with `{switch} disable`, or `{switch} reset` for the default."
                 );
                 if let Some(s) = status.filter(|s| !s.enabled) {
                     line.push_str(&format!(
@@ -285,16 +289,138 @@ impl TelemetryArgs {
                 line
             }
             TelemetryAction::Disable => format!(
-                "Telemetry of {name} is off from now on (your choice is kept in {path}; unsent events and the installation id were deleted); undo with `{name} telemetry enable`, or `{name} telemetry reset` for the default."
+                "Telemetry of {name} is off from now on (your choice is kept in {path}; unsent events and the installation id were deleted); undo with `{switch} enable`, or `{switch} reset` for the default."
             ),
             _ => {
                 let now = status.map_or("off", |s| if s.enabled { "on" } else { "off" });
                 format!(
-                    "Your telemetry choice for {name} was forgotten (and its installation id deleted); it is {now} here now, by default or by your environment; choose again with `{name} telemetry enable` or `disable`."
+                    "Your telemetry choice for {name} was forgotten (and its installation id deleted); it is {now} here now, by default or by your environment; choose again with `{switch} enable` or `disable`."
                 )
             }
         };
         println!("{line}");
         ExitCode::SUCCESS
+    }
+}
+
+/// `<app> --telemetry <status|enable|disable|reset>` (and `--telemetry status --json`): the
+/// lasting choice for CLIs that have no subcommands, or whose root takes positionals, so
+/// that a `telemetry` subcommand cannot be added. Flatten it into the root; `run()` performs
+/// the action, or returns `None` when the option was not given. A run that performs the
+/// action is not reported as a command, and the option is never listed among the options
+/// used.
+///
+/// ```
+/// use clap::Parser;
+///
+/// #[derive(Parser)]
+/// #[command(name = "mytool")]
+/// struct Cli {
+///     #[command(flatten)]
+///     telemetry: cli_telemetry_runtime::TelemetryFlag,
+///     /// What to search for.
+///     pattern: Option<String>,
+/// }
+///
+/// let cli = Cli::parse_from(["mytool", "--telemetry", "status", "--json"]);
+/// assert_eq!(
+///     cli.telemetry.action,
+///     Some(cli_telemetry_runtime::TelemetryAction::Status { json: true })
+/// );
+/// // In main, after parsing: `if let Some(code) = cli.telemetry.run() { return code; }`
+/// assert!(Cli::try_parse_from(["mytool", "--telemetry", "maybe"]).is_err()); // exit 2
+/// ```
+///
+/// To hide the option from `--help`, add `#[command(mut_arg("telemetry", |a| a.hide(true)))]`
+/// to the struct that flattens it. With the builder API: `.arg(cli_telemetry::telemetry_flag())`,
+/// then `TelemetryFlag::from_arg_matches(&matches)?.run()`. Give it alone: the option takes
+/// one or two values (`status --json`), so a word right after the action is read as its
+/// second value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TelemetryFlag {
+    /// The action asked for, or `None` when the option was not given.
+    pub action: Option<TelemetryAction>,
+}
+
+/// The id (and long name) of [`TelemetryFlag`]'s option.
+pub const TELEMETRY_FLAG_ID: &str = "telemetry";
+
+/// The `--telemetry <ACTION>` option of [`TelemetryFlag`], for the builder API.
+pub fn telemetry_flag() -> Arg {
+    marks::use_flag_form();
+    let values = marks::FLAG_VALUES
+        .iter()
+        .enumerate()
+        .map(|(i, v)| PossibleValue::new(*v).hide(i >= marks::FLAG_SHOWN));
+    Arg::new(TELEMETRY_FLAG_ID)
+        .long(TELEMETRY_FLAG_ID)
+        .value_names(["ACTION", "--json"])
+        .num_args(1..=2)
+        .allow_hyphen_values(true)
+        .action(ArgAction::Set)
+        .value_parser(PossibleValuesParser::new(values))
+        .hide_possible_values(true)
+        .help("Telemetry of this installation: status [--json], enable, disable, reset")
+}
+
+impl Args for TelemetryFlag {
+    fn augment_args(cmd: Command) -> Command {
+        cmd.arg(telemetry_flag())
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for TelemetryFlag {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let Ok(Some(values)) = matches.try_get_many::<String>(TELEMETRY_FLAG_ID) else {
+            return Ok(TelemetryFlag::default());
+        };
+        let values: Vec<&str> = values.map(String::as_str).collect();
+        let action = match values[..] {
+            ["status"] => TelemetryAction::Status { json: false },
+            ["status", "--json"] => TelemetryAction::Status { json: true },
+            ["enable"] => TelemetryAction::Enable,
+            ["disable"] => TelemetryAction::Disable,
+            ["reset"] => TelemetryAction::Reset,
+            ["catalog"] => TelemetryAction::Catalog,
+            _ => {
+                return Err(clap::Error::raw(
+                    clap::error::ErrorKind::InvalidValue,
+                    format!(
+                        "invalid value '{}' for '--telemetry <ACTION>'\n  [possible values: status, status --json, enable, disable, reset]",
+                        values.join(" ")
+                    ),
+                ))
+            }
+        };
+        Ok(TelemetryFlag {
+            action: Some(action),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl TelemetryFlag {
+    /// Performs the action, as `<app> telemetry <action>` does ([`TelemetryArgs::run`]), and
+    /// returns the exit code; `None` when `--telemetry` was not given.
+    pub fn run(&self) -> Option<ExitCode> {
+        self.as_args().map(|args| args.run())
+    }
+
+    /// [`TelemetryFlag::run`], plus the hidden `--telemetry catalog`, which prints the
+    /// catalog of `root` ([`TelemetryArgs::run_for`]).
+    pub fn run_for(&self, root: &Command) -> Option<ExitCode> {
+        self.as_args().map(|args| args.run_for(root))
+    }
+
+    fn as_args(&self) -> Option<TelemetryArgs> {
+        self.action.clone().map(|action| TelemetryArgs { action })
     }
 }

@@ -52,6 +52,10 @@ pub struct Status {
     pub next_event: Option<Event>,
     /// The variable that switches telemetry off.
     pub switch_var: String,
+    /// The command line that makes the lasting choice, without the action: `werf telemetry`
+    /// (the ready-made subcommand), or `rootonly --telemetry` in a program that parses
+    /// [`crate::TelemetryFlag`].
+    pub lasting_switch: String,
     /// Whether the application sends an installation id (SPEC S-16).
     pub sends_installation_id: bool,
     /// The installation id, when one exists (it is created by the first instrumented
@@ -125,6 +129,7 @@ fn compute(app: &AppConfig, env: &dyn Env) -> Status {
         sender_life_ms: settings.sender_life.as_millis() as u64,
         next_event: next_event(app, env),
         switch_var: app.var(""),
+        lasting_switch: crate::record::marks::lasting_switch(&app.name),
         sends_installation_id: app.installation_id,
         installation_id: existing_installation_id(app, env),
         choice_file: choice_file(app, env),
@@ -267,7 +272,7 @@ impl Status {
     ///   "delivery": { "mode": "detached"|"inline",
     ///                 "decidedBy": "env"|"app"|"ci"|"noMainAttribute"|"default"|"noQueue",
     ///                 "var"?: string, "senderLifeMs": int },
-    ///   "switchOff": string, "choiceFile": string|null,
+    ///   "switchOff": string, "lastingSwitch": string, "choiceFile": string|null,
     ///   "installationId": { "exists": bool, "id": string|null }|null   (null: not sent by the app),
     ///   "nextEvent": <event envelope>|null }
     /// ```
@@ -289,6 +294,7 @@ impl Status {
             "deadlineMs": self.deadline_ms,
             "delivery": self.delivery_json(),
             "switchOff": format!("{}=0 or DO_NOT_TRACK=1", self.switch_var),
+            "lastingSwitch": self.lasting_switch,
             "choiceFile": self.choice_file.as_ref().map(|p| p.display().to_string()),
             "installationId": if self.sends_installation_id {
                 json!({ "exists": self.installation_id.is_some(), "id": self.installation_id })
@@ -367,8 +373,8 @@ impl Status {
             }
             out.push_str(&format!("  deadline:    {} ms at exit\n", self.deadline_ms));
             out.push_str(&format!(
-                "  switch off:  {}=0 or DO_NOT_TRACK=1; for good: `{} telemetry disable`\n",
-                self.switch_var, self.app
+                "  switch off:  {}=0 or DO_NOT_TRACK=1; for good: `{} disable`\n",
+                self.switch_var, self.lasting_switch
             ));
         } else if !matches!(self.decided_by, Decision::CompiledOut) {
             out.push_str("  nothing is recorded, sent or written\n");

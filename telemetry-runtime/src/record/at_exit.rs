@@ -34,7 +34,7 @@ fn at_exit(status: Option<i32>) {
         return;
     }
     // Nothing may unwind into the C library.
-    let _ = std::panic::catch_unwind(|| super::state::exit_at_process_end(status));
+    let _ = std::panic::catch_unwind(|| super::ends::exit_at_process_end(status));
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

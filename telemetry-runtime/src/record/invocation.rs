@@ -2,11 +2,13 @@
 //! the names of the options the user set (SPEC S-3). Values are never read.
 
 use std::collections::{BTreeMap, HashSet};
+use std::ffi::OsString;
 use std::sync::Arc;
 
 use clap::parser::ValueSource;
 use clap::{ArgAction, ArgMatches, Command};
 
+use super::marks;
 use crate::event::OptionUsage;
 
 /// The command path and option usage of one parsed command line.
@@ -14,6 +16,9 @@ use crate::event::OptionUsage;
 pub(crate) struct Invocation {
     pub command: Arc<str>,
     pub options: Vec<OptionUsage>,
+    /// The command line asks for a telemetry action (the library's `--telemetry` option or
+    /// `telemetry` subcommand, [`super::marks`]): not a command run.
+    pub control: bool,
 }
 
 impl Invocation {
@@ -23,15 +28,17 @@ impl Invocation {
     pub(crate) fn from_matches(cmd: &Command, matches: &ArgMatches) -> Invocation {
         let mut path = cmd.get_name().to_owned();
         let mut options = BTreeMap::new();
+        let mut control = false;
         let (mut cmd, mut matches) = (cmd, matches);
         loop {
-            collect_options(cmd, matches, &mut options);
+            control |= collect_options(cmd, matches, &mut options);
             let Some((name, sub_matches)) = matches.subcommand() else {
                 break;
             };
             let Some(sub) = cmd.find_subcommand(name) else {
                 break;
             };
+            control |= marks::is_telemetry_subcommand(sub);
             path.push(' ');
             path.push_str(sub.get_name());
             cmd = sub;
@@ -40,8 +47,39 @@ impl Invocation {
         Invocation {
             command: path.into(),
             options: options.into_values().collect(),
+            control,
         }
     }
+
+    /// The command path a usage error reached: the deepest subcommand clap gets to in
+    /// `args` when it parses them again leniently (errors ignored, no help or version
+    /// flags), the root if none. `cmd` is the command as the application built it, before
+    /// parsing.
+    pub(crate) fn usage_path(cmd: Command, args: &[OsString]) -> Arc<str> {
+        let root = cmd.get_name().to_owned();
+        match lenient(cmd).try_get_matches_from(args) {
+            Ok(m) => Invocation::path_only(&root, &m).command,
+            Err(_) => root.into(),
+        }
+    }
+}
+
+/// `cmd` and its subcommands parsing whatever they can (SPEC S-11: the path of a usage
+/// error).
+fn lenient(cmd: Command) -> Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    let mut cmd = cmd
+        .ignore_errors(true)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .disable_help_subcommand(true);
+    for name in names {
+        cmd = cmd.mut_subcommand(name, lenient);
+    }
+    cmd
 }
 
 impl Invocation {
@@ -56,14 +94,20 @@ impl Invocation {
         }
         Invocation {
             command: path.into(),
-            options: Vec::new(),
+            ..Invocation::default()
         }
     }
 }
 
 /// Adds the options of one level. A global option appears at every level with the same
-/// source; the deepest level wins and counts are not added, so each is reported once.
-fn collect_options(cmd: &Command, matches: &ArgMatches, out: &mut BTreeMap<String, OptionUsage>) {
+/// source; the deepest level wins and counts are not added, so each is reported once. The
+/// library's own `--telemetry` option is never listed: true when it was given.
+fn collect_options(
+    cmd: &Command,
+    matches: &ArgMatches,
+    out: &mut BTreeMap<String, OptionUsage>,
+) -> bool {
+    let mut control = false;
     // `value_source` panics (in debug builds) for ids the matches don't know: ask only for
     // ids that are present.
     let present: HashSet<&str> = matches.ids().map(|id| id.as_str()).collect();
@@ -85,6 +129,10 @@ fn collect_options(cmd: &Command, matches: &ArgMatches, out: &mut BTreeMap<Strin
             Some(ValueSource::EnvVariable) => (false, true),
             _ => continue,
         };
+        if marks::is_telemetry_flag(arg) {
+            control = true;
+            continue;
+        }
         let count = if as_cli {
             occurrences(arg.get_action(), matches, id)
         } else {
@@ -101,6 +149,7 @@ fn collect_options(cmd: &Command, matches: &ArgMatches, out: &mut BTreeMap<Strin
             },
         );
     }
+    control
 }
 
 fn occurrences(action: &ArgAction, matches: &ArgMatches, id: &str) -> u64 {
@@ -324,6 +373,77 @@ mod tests {
                 usage("level", true, false, 1)
             ]
         );
+    }
+
+    fn usage_path(args: &[&str]) -> String {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        Invocation::usage_path(Cli::command(), &args).to_string()
+    }
+
+    #[test]
+    fn a_usage_error_reaches_the_deepest_subcommand_clap_gets_to() {
+        assert_eq!(usage_path(&["werf", "converge", "--bogus"]), "werf converge");
+        assert_eq!(
+            usage_path(&["werf", "--dir", "d", "helm", "gr", "--namespace"]),
+            "werf helm get-release"
+        );
+        assert_eq!(usage_path(&["werf", "helm"]), "werf helm");
+        assert_eq!(usage_path(&["werf", "nosuch", "converge"]), "werf");
+        assert_eq!(usage_path(&["werf"]), "werf");
+        // A help flag after the error does not stop the walk.
+        assert_eq!(
+            usage_path(&["werf", "converge", "--bogus", "--help"]),
+            "werf converge"
+        );
+        // Non-UTF-8 arguments and an empty command line never panic.
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt;
+            let args = vec![OsString::from("werf"), OsString::from_vec(vec![0xff, 0xfe])];
+            assert_eq!(&*Invocation::usage_path(Cli::command(), &args), "werf");
+        }
+        assert_eq!(&*Invocation::usage_path(Cli::command(), &[]), "werf");
+    }
+
+    #[test]
+    fn the_librarys_own_telemetry_option_and_subcommand_are_control_not_options() {
+        let flag = Arg::new("telemetry")
+            .long("telemetry")
+            .num_args(1..=2)
+            .value_parser(marks::FLAG_VALUES);
+        let mut cmd = Command::new("tool")
+            .arg(Arg::new("fast").long("fast").action(ArgAction::SetTrue))
+            .arg(flag);
+        let m = cmd
+            .try_get_matches_from_mut(["tool", "--fast", "--telemetry", "status"])
+            .unwrap();
+        let inv = Invocation::from_matches(&cmd, &m);
+        assert!(inv.control);
+        assert_eq!(inv.options, vec![usage("fast", true, false, 1)]);
+        // An app's own `--telemetry` with other values is an ordinary option.
+        let mut own = Command::new("tool").arg(Arg::new("telemetry").long("telemetry"));
+        let m = own
+            .try_get_matches_from_mut(["tool", "--telemetry", "x"])
+            .unwrap();
+        let inv = Invocation::from_matches(&own, &m);
+        assert!(!inv.control);
+        assert_eq!(inv.options, vec![usage("telemetry", true, false, 1)]);
+        // Not given: not control.
+        let m = cmd.try_get_matches_from_mut(["tool"]).unwrap();
+        assert!(!Invocation::from_matches(&cmd, &m).control);
+        // The ready-made subcommand, recognised by its hidden `catalog`.
+        let telemetry = |about: &'static str| {
+            Command::new("telemetry")
+                .subcommand(Command::new("status"))
+                .subcommand(Command::new("catalog").hide(true).about(about))
+        };
+        for (about, control) in [(marks::CATALOG_ABOUT, true), ("the app's own", false)] {
+            let mut cmd = Command::new("tool").subcommand(telemetry(about));
+            let m = cmd
+                .try_get_matches_from_mut(["tool", "telemetry", "status"])
+                .unwrap();
+            assert_eq!(Invocation::from_matches(&cmd, &m).control, control, "{about}");
+        }
     }
 
     #[test]

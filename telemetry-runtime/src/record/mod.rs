@@ -4,23 +4,31 @@
 //!   process whose CommandExited is not sent yet (held for `main`'s code), and `exit_all`;
 //!   events leave it through the `Sink` trait, which delivery (and [`crate::testing`]'s
 //!   capture) implement — so this part never names either;
-//! - `invocation`: parsed matches → command path and option names (never values);
+//! - `invocation`: parsed matches → command path and option names (never values), and the
+//!   path a usage error reached;
+//! - `marks`: how the library's own `--telemetry` option and `telemetry` subcommand are
+//!   told from the application's (their runs are not command runs);
+//! - `ends`: how a run ends: `exit_all` (the process's code for every open command), the
+//!   C library's exit handler's end, help and version (not runs), usage errors;
 //! - [`exit`]: exit codes of handler return types; `at_exit`: CommandExited when the
 //!   process ends by `std::process::exit`;
 //! - [`attributes`]: os/arch in Go's names, CI, group channel, extra attributes;
 //! - `project` and `digest`: the project id, SHA-256 of the normalized git origin.
 //!
 //! It offers `Runtime`, `Sink`, the command life cycle (`begin`, `ActiveCommand::end`,
-//! `exit_all`), `attributes::detect` and `project::project_id_for_dir`; it imports only
+//! `ends::exit_all`, `main_is_command`), `attributes::detect` and `project::project_id_for_dir`; it imports only
 //! `config` and the event vocabulary.
 
 pub(crate) mod attributes;
 pub(crate) mod exit;
+pub(crate) mod marks;
 
 #[cfg(feature = "telemetry")]
 pub(crate) mod at_exit;
 #[cfg(feature = "telemetry")]
 pub(crate) mod digest;
+#[cfg(feature = "telemetry")]
+pub(crate) mod ends;
 #[cfg(feature = "telemetry")]
 pub(crate) mod invocation;
 #[cfg(feature = "telemetry")]

@@ -40,7 +40,7 @@ pub(crate) struct Runtime {
     pub app: AppConfig,
     pub settings: Settings,
     /// What the app parsed: set by `parse`/`record`, read at CommandStarted.
-    invocation: Mutex<Option<Invocation>>,
+    pub(super) invocation: Mutex<Option<Invocation>>,
     sink: Arc<dyn Sink>,
     /// The process's installed runtime: its commands are the process's (registered among
     /// the open ones, held for `main`'s code). False for a test capture.
@@ -53,12 +53,25 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// Set by `#[cli_telemetry::main]`: CommandExited waits for the process's exit code.
 static MAIN_HOLDS: AtomicBool = AtomicBool::new(false);
 /// Commands of the installed runtime whose CommandExited is not sent yet.
-static OPEN: Mutex<Vec<Arc<CommandState>>> = Mutex::new(Vec::new());
+pub(super) static OPEN: Mutex<Vec<Arc<CommandState>>> = Mutex::new(Vec::new());
+/// Set when this run is not a command run (`--help`, `--version`, a telemetry action): no
+/// command begins any more (SPEC S-11).
+pub(super) static NOT_A_RUN: AtomicBool = AtomicBool::new(false);
+/// `main` is the command (`#[instrument_command]` with `#[cli_telemetry::main]`): begun when
+/// `main`'s body installs telemetry, with the time `main` was entered.
+static ROOT: Mutex<Option<RootCommand>> = Mutex::new(None);
+
+struct RootCommand {
+    name: Option<&'static str>,
+    started: Instant,
+    started_ts: u64,
+    thread: std::thread::ThreadId,
+}
 
 thread_local! {
     static CAPTURE: RefCell<Option<Arc<Runtime>>> = const { RefCell::new(None) };
     static CAPTURING: Cell<bool> = const { Cell::new(false) };
-    static CURRENT: RefCell<Option<ActiveCommand>> = const { RefCell::new(None) };
+    pub(super) static CURRENT: RefCell<Option<ActiveCommand>> = const { RefCell::new(None) };
 }
 
 impl Runtime {
@@ -78,8 +91,15 @@ impl Runtime {
         }
     }
 
-    pub(crate) fn record(&self, cmd: &Command, matches: &ArgMatches) {
-        *lock(&self.invocation) = Some(Invocation::from_matches(cmd, matches));
+    /// Keeps what the app parsed for CommandStarted. A command line that asks for a
+    /// telemetry action is not kept: false, and the caller makes the run [`not_a_run`].
+    pub(crate) fn record(&self, cmd: &Command, matches: &ArgMatches) -> bool {
+        let inv = Invocation::from_matches(cmd, matches);
+        if inv.control {
+            return false;
+        }
+        *lock(&self.invocation) = Some(inv);
+        true
     }
 
     /// The invocation for a handler, and whether it is final (a recorded parse or the
@@ -118,7 +138,7 @@ impl Runtime {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -132,8 +152,31 @@ pub(crate) fn install(make: impl FnOnce() -> Runtime) -> bool {
     if rt.settings.enabled {
         rt.sink.start();
         ENABLED.store(true, Ordering::Release);
+        begin_root();
     }
     rt.settings.enabled
+}
+
+/// `main` is the command: it begins when telemetry is installed (see [`begin_root`]).
+pub(crate) fn main_is_command(name: Option<&'static str>) {
+    *lock(&ROOT) = Some(RootCommand {
+        name,
+        started: Instant::now(),
+        started_ts: crate::event::unix_millis(),
+        thread: std::thread::current().id(),
+    });
+}
+
+/// Telemetry was installed on: the root command of a `main` that is the command begins on
+/// `main`'s thread (installed from another thread, `main` reports nothing), dated from the
+/// moment `main` was entered.
+fn begin_root() {
+    let Some(root) = lock(&ROOT).take() else {
+        return;
+    };
+    if root.thread == std::thread::current().id() {
+        begin_at(root.name, None, root.started, root.started_ts, false);
+    }
 }
 
 /// The runtime events go to on this thread, if telemetry is on.
@@ -145,7 +188,7 @@ pub(crate) fn current() -> Option<Arc<Runtime>> {
 }
 
 /// The installed runtime, if telemetry is on (whatever this thread captures).
-fn installed() -> Option<Arc<Runtime>> {
+pub(super) fn installed() -> Option<Arc<Runtime>> {
     if ENABLED.load(Ordering::Acquire) {
         GLOBAL.get().cloned()
     } else {
@@ -179,22 +222,22 @@ pub(crate) fn hold_exits() {
 }
 
 /// One instrumented command of the process.
-struct CommandState {
-    rt: Arc<Runtime>,
+pub(super) struct CommandState {
+    pub(super) rt: Arc<Runtime>,
     /// `name = "…"` of the attribute.
     name: Option<Arc<str>>,
     started: Instant,
     started_ts: u64,
-    inner: Mutex<Progress>,
+    pub(super) inner: Mutex<Progress>,
 }
 
-struct Progress {
+pub(super) struct Progress {
     command: Arc<str>,
-    started_sent: bool,
+    pub(super) started_sent: bool,
     /// The handler returned: its exit code and duration (held under `#[main]`).
     returned: Option<(i32, u64)>,
     /// CommandExited was sent.
-    exited_sent: bool,
+    pub(super) exited_sent: bool,
 }
 
 impl CommandState {
@@ -212,7 +255,7 @@ impl CommandState {
     }
 
     /// Sends CommandExited with `code` unless it was sent; true if this call sent it.
-    fn send_exited(&self, p: &mut Progress, code: i32) -> bool {
+    pub(super) fn send_exited(&self, p: &mut Progress, code: i32) -> bool {
         if p.exited_sent {
             return false;
         }
@@ -230,7 +273,7 @@ impl CommandState {
 
 /// The instrumented command running on this thread.
 pub(crate) struct ActiveCommand {
-    state: Arc<CommandState>,
+    pub(super) state: Arc<CommandState>,
 }
 
 impl ActiveCommand {
@@ -265,14 +308,35 @@ impl ActiveCommand {
     }
 }
 
-fn unregister(state: &Arc<CommandState>) {
+pub(super) fn unregister(state: &Arc<CommandState>) {
     lock(&OPEN).retain(|s| !Arc::ptr_eq(s, state));
 }
 
 /// Starts a command on this thread, unless one is already running (nested handlers emit
 /// nothing of their own). Returns whether this call started it.
 pub(crate) fn begin(name: Option<&str>, matches: Option<&ArgMatches>) -> bool {
+    begin_at(
+        name,
+        matches,
+        Instant::now(),
+        crate::event::unix_millis(),
+        false,
+    )
+}
+
+/// [`begin`] dated `started`; `force` begins it also when this run was found not to be a
+/// command run (a usage error after a telemetry action was parsed).
+pub(super) fn begin_at(
+    name: Option<&str>,
+    matches: Option<&ArgMatches>,
+    started: Instant,
+    started_ts: u64,
+    force: bool,
+) -> bool {
     if CURRENT.with(|c| c.borrow().is_some()) {
+        return false;
+    }
+    if !force && NOT_A_RUN.load(Ordering::Acquire) {
         return false;
     }
     let Some(rt) = current() else { return false };
@@ -280,11 +344,10 @@ pub(crate) fn begin(name: Option<&str>, matches: Option<&ArgMatches>) -> bool {
         release_returned();
     }
     let (inv, known) = rt.invocation_for(name, matches);
-    let started_ts = crate::event::unix_millis();
     let state = Arc::new(CommandState {
         rt,
         name: name.map(Arc::from),
-        started: Instant::now(),
+        started,
         started_ts,
         inner: Mutex::new(Progress {
             command: inv.command.clone(),
@@ -307,7 +370,7 @@ pub(crate) fn begin(name: Option<&str>, matches: Option<&ArgMatches>) -> bool {
 
 /// A new command begins while earlier ones are held: their exit was not the process's,
 /// so they go out now with the code their handlers returned.
-fn release_returned() {
+pub(super) fn release_returned() {
     let done: Vec<Arc<CommandState>> = {
         let open = lock(&OPEN);
         open.iter()
@@ -334,58 +397,6 @@ pub(crate) fn recorded(rt: &Arc<Runtime>) {
             }
         }
     });
-}
-
-/// The process ends with `code` (main returned or panicked, `cli_telemetry::exit`, a clap
-/// error exit): CommandExited with `code` for every open command of the process — running
-/// on any thread, or held — then one flush within what is left of the deadline.
-pub(crate) fn exit_all(code: i32) {
-    let mut flush_rt = None;
-    // This thread's command: a captured one is not in OPEN.
-    if let Some(active) = take_current() {
-        let mut p = lock(&active.state.inner);
-        active.state.send_exited(&mut p, code);
-        drop(p);
-        unregister(&active.state);
-        flush_rt = Some(active.state.rt.clone());
-    }
-    let open = std::mem::take(&mut *lock(&OPEN));
-    for state in &open {
-        let mut p = lock(&state.inner);
-        state.send_exited(&mut p, code);
-    }
-    if let Some(rt) = open
-        .first()
-        .map(|s| s.rt.clone())
-        .or(flush_rt)
-        .or_else(installed)
-    {
-        rt.flush();
-    }
-}
-
-/// The process ends by `exit` (the C library's handler, `record::at_exit`). With the status
-/// known, the open commands get it, as with [`exit_all`]; without, commands whose handler
-/// returned go out with their handlers' codes. Nothing happens when nothing is open (`main`
-/// returned through `#[cli_telemetry::main]`, or `cli_telemetry::exit` ran first).
-pub(crate) fn exit_at_process_end(status: Option<i32>) {
-    // After `main` returned, this thread's locals may be gone: `try_with`, never `with`.
-    let current = CURRENT
-        .try_with(|c| c.try_borrow().is_ok_and(|c| c.is_some()))
-        .unwrap_or(false);
-    let open = current || !lock(&OPEN).is_empty();
-    if !open {
-        return;
-    }
-    match status {
-        Some(code) => exit_all(code),
-        None => {
-            release_returned();
-            if let Some(rt) = installed() {
-                rt.flush();
-            }
-        }
-    }
 }
 
 /// Takes the command running on this thread, if any.
