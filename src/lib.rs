@@ -53,6 +53,50 @@
 //! }
 //! ```
 //!
+//! # A CLI without subcommands
+//!
+//! When the whole program is one command (git-cliff's, ripgrep's shape), put both
+//! attributes on `fn main`, in either order: each run reports the root command, with its
+//! options, duration and the process's exit code, although telemetry is installed inside
+//! `main`. [`TelemetryFlag`] gives the person running it the lasting choice as
+//! `--telemetry <status|enable|disable|reset>`; such runs are not reported.
+//!
+//! ```
+//! use std::process::ExitCode;
+//!
+//! use clap::Parser;
+//! use cli_telemetry::{instrument_command, Telemetry, TelemetryFlag};
+//!
+//! #[derive(Parser)]
+//! #[command(name = "mytool")]
+//! struct Cli {
+//!     #[arg(long)]
+//!     tag: Option<String>,
+//!     #[command(flatten)]
+//!     telemetry: TelemetryFlag,
+//!     paths: Vec<String>,
+//! }
+//!
+//! #[cli_telemetry::main]
+//! #[instrument_command] // CommandStarted/CommandExited of `mytool`, with `--tag` if given
+//! fn main() -> ExitCode {
+//!     Telemetry::builder("mytool")
+//!         .endpoint("https://telemetry.example.com/v1/traces")
+//!         .install();
+//!     let cli: Cli = cli_telemetry::parse_from(["mytool", "--tag", "v1", "a", "b"]);
+//!     if let Some(code) = cli.telemetry.run() {
+//!         return code; // `mytool --telemetry disable` and friends: not a run
+//!     }
+//!     assert_eq!(cli.paths.len(), 2);
+//!     ExitCode::SUCCESS
+//! }
+//! ```
+//!
+//! `--help`, `--version` and clap's usage errors mean the same in every shape: help and
+//! version are not runs; a usage error parsed by [`parse`] or [`get_matches`] (and their
+//! `_from` forms) is a run of the deepest subcommand clap reached, without options, exit
+//! code 2.
+//!
 //! # What users of the tool control
 //!
 //! | variable | effect |
@@ -71,8 +115,11 @@
 //! | `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY` | proxies, as curl uses them |
 //! | `<PREFIX>_TELEMETRY_EXTRA_ATTRIBUTE_*` | `key=value` pairs added to `attributes.extra` |
 //!
-//! `PREFIX` is the application's (by default its name upper-cased). The person's lasting
-//! choice (`<app> telemetry enable|disable|reset`, [`TelemetryArgs`]) is kept in
+//! `PREFIX` is the application's: by default its name upper-cased, every character other
+//! than a letter or digit replaced by `_` (`git-cliff` → `GIT_CLIFF_TELEMETRY`), or what
+//! [`Telemetry::env_prefix`] sets. The person's lasting choice (`<app> telemetry
+//! enable|disable|reset`, [`TelemetryArgs`]; `<app> --telemetry …`, [`TelemetryFlag`]) is
+//! kept in
 //! `<config dir>/<app>/telemetry.json`; any explicit off wins, then any explicit on, then
 //! the application's default.
 //!
@@ -250,6 +297,8 @@
 //! those crates — the request is not made, its events are spooled for a later run, and
 //! the log file says why.
 #![warn(missing_docs)]
+// docs.rs (`--cfg docsrs`, see Cargo.toml): each item badged with the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use cli_telemetry_macros::instrument_command;
 /// Put on `fn main`: CommandExited carries the code the process exits with (SPEC S-6).

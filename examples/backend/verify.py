@@ -23,10 +23,12 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
@@ -127,9 +129,13 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 # --- the scripted mix -------------------------------------------------------------------
 class Run:
-    def __init__(self, app, args, env=None, cwd=None, home=None, version=None, code=0):
+    def __init__(self, app, args, env=None, cwd=None, home=None, version=None, code=0, kill_after=None):
         self.app, self.args, self.env = app, args, dict(env or {})
         self.cwd, self.home, self.version, self.code = cwd, home, version, code
+        # Killed with SIGKILL after this many seconds: CommandStarted, no CommandExited.
+        self.kill_after = kill_after
+        if kill_after is not None:
+            self.code = -9
 
 
 def scenario(repos, homes):
@@ -152,6 +158,11 @@ def scenario(repos, homes):
     for i, ms in enumerate([0, 20, 40, 80, 160]):
         r.append(Run("werf", ["--dir", "deploy", "helm", "get-release", "--namespace", "prod"],
                      env={"BENCH_WORK_MS": str(ms)}, version=v[i % 3]))
+    # A mistyped option: clap's usage error, reported as a run of `werf converge` with 2.
+    r.append(Run("werf", ["converge", "--bogus"], version="1.3.0", code=2))
+    # A run killed while it works (SIGKILL): an interrupted run (queries/10).
+    r.append(Run("werf", ["helm", "get-release", "--namespace", "prod"], env={"BENCH_WORK_MS": "30000"},
+                 version="1.3.0", kill_after=0.5))
     r.append(Run("werf", ["kube-run", "--exit-code", "3"], version="1.2.1", code=3))
     r.append(Run("werf", ["kube-run", "--exit-code", "0"], env={"GITHUB_ACTIONS": "true"}, version="1.3.0"))
     # The werf-wire fixture sends an installation id: three installations (homes), one CI.
@@ -177,9 +188,31 @@ def run_all(runs, bins, url, scratch):
             env.update(APP_TELEMETRY="1", APP_TELEMETRY_TRACE_URL=url,
                        APP_TELEMETRY_PROTOCOL="http/json")
         env.update(run.env)
-        p = subprocess.run([bins[run.app]] + run.args, env=env, cwd=run.cwd or scratch,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        run.status = p.returncode
+        p = subprocess.Popen([bins[run.app]] + run.args, env=env, cwd=run.cwd or scratch,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if run.kill_after is not None:
+            time.sleep(run.kill_after)
+            p.send_signal(signal.SIGKILL)
+        run.status = p.wait(timeout=60)
+
+
+def received(event_type):
+    with Receiver.lock:
+        return sum(1 for body in Receiver.bodies for row in rows_of(body)
+                   if row["SpanAttributes"].get("eventType") == event_type)
+
+
+def wait_for_delivery(runs, limit=20.0):
+    """Detached senders deliver after each run exits (a killed run's CommandStarted too):
+    wait until every run's events are in, or `limit` seconds."""
+    started = len(runs)
+    exited = sum(1 for r in runs if r.kill_after is None)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if received("CommandStarted") >= started and received("CommandExited") >= exited:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def git_repo(path, origin):
@@ -254,6 +287,9 @@ def main():
         homes = [os.path.join(scratch, f"install-{i}") for i in range(3)]
         runs = scenario(repos, homes)
         run_all(runs, {"werf": a.werf, "wire": a.wire}, url, scratch)
+        c.check("every run's events delivered (the killed run's CommandStarted too)",
+                wait_for_delivery(runs), f"{received('CommandStarted')} started, "
+                f"{received('CommandExited')} exited of {len(runs)} runs")
         server.shutdown()
         for run in runs:
             c.check(f"exit status of {run.app} {' '.join(run.args)}", run.status == run.code,
@@ -273,7 +309,9 @@ def main():
         c.check("every span is a row", int(n) == len(rows) and len(rows) > 0, f"{n} vs {len(rows)}")
 
         werf_runs = [r for r in runs if r.app == "werf"]
-        params = {"app": ("String", "werf"), "days": ("UInt32", 30)}
+        # Runs that ended (05–07 read CommandExited); the killed one did not.
+        ended = [r for r in werf_runs if r.kill_after is None]
+        params = {"app": ("String", "werf"), "days": ("UInt32", 30), "grace_minutes": ("UInt32", 0)}
         results = {}
         for name in sorted(os.listdir(os.path.join(HERE, "queries"))):
             if name.endswith(".sql"):
@@ -334,7 +372,7 @@ def main():
         fails = {row["command"]: (int(row["runs"]), int(row["failed"]), sorted(int(x) for x in row["exit_codes"]))
                  for row in results["05_failures_by_command.sql"]}
         exp_fail = defaultdict(lambda: [0, 0, set()])
-        for r in werf_runs:
+        for r in ended:
             e = exp_fail[path_of(r.args)]
             e[0] += 1
             e[1] += r.code != 0
@@ -343,7 +381,7 @@ def main():
                 f"{fails}")
 
         by_version = Counter()
-        for r in werf_runs:
+        for r in ended:
             by_version[(r.version, r.code)] += 1
         got_bv = {(row["version"], int(row["exit_code"])): int(row["runs"]) for row in results["06_exit_codes_by_version.sql"]}
         c.check("exit codes by version", got_bv == dict(by_version), f"{got_bv} vs {dict(by_version)}")
@@ -367,6 +405,21 @@ def main():
         c.check("CI processes and their systems", sum(int(p["processes"]) for p in ci_rows) == 2
                 and {p["ci_name"] for p in ci_rows} == {"gitlab", "github-actions"}, str(ci_rows))
         c.check("processes per version", sum(int(p["processes"]) for p in plat) == len(werf_runs), str(plat))
+
+        killed = [r for r in werf_runs if r.kill_after is not None]
+        interrupted = {(row["command"], row["version"]): (int(row["runs"]), int(row["interrupted"]))
+                       for row in results["10_interrupted_runs.sql"]}
+        exp_int = {(path_of(r.args), r.version): (sum(1 for x in werf_runs if path_of(x.args) == path_of(r.args)
+                                                     and x.version == r.version), 1) for r in killed}
+        c.check("interrupted runs: the killed run, per command and version", interrupted == exp_int,
+                f"{interrupted} vs {exp_int}")
+        sql = open(os.path.join(HERE, "queries", "10_interrupted_runs.sql")).read()
+        recent = db.rows(bind(sql, dict(params, grace_minutes=("UInt32", 60))))
+        c.check("interrupted runs: none older than a 60-minute grace (the killed run is recent)",
+                recent == [], str(recent))
+        usage_error = [row for row in results["05_failures_by_command.sql"] if row["command"] == "werf converge"]
+        c.check("usage errors: exit code 2 under werf converge",
+                bool(usage_error) and 2 in [int(x) for x in usage_error[0]["exit_codes"]], str(usage_error))
 
         inst = results["09_installations_and_projects.sql"]
         c.check("installations: three, none in CI", len(inst) == 1 and int(inst[0]["installations"]) == 3,
@@ -458,6 +511,10 @@ def report(out_dir, results, catalog, durations):
         f"<td>{float(r['failure_rate']) * 100:.0f}%</td><td>{', '.join(str(x) for x in r['exit_codes'])}</td></tr>"
         for r in results["05_failures_by_command.sql"])
     never_cmds = ", ".join(html.escape(r["command"]) for r in results["04_never_used_commands.sql"]) or "none"
+    interrupted = "".join(
+        f"<tr><td>{html.escape(r['command'])}</td><td>{html.escape(r['version'])}</td><td>{r['runs']}</td>"
+        f"<td>{r['interrupted']}</td><td>{float(r['interrupted_rate']) * 100:.0f}%</td></tr>"
+        for r in results["10_interrupted_runs.sql"]) or "<tr><td colspan=5>none</td></tr>"
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>werf usage report</title>
 <style>
 body {{ font: 14px/1.45 system-ui, sans-serif; margin: 28px 40px; color: #111827; max-width: 1180px; }}
@@ -478,6 +535,8 @@ queries in examples/backend/queries/</div>
 <div class=grid><div><h2>Failures by command</h2><table><tr><th>command</th><th>runs</th><th>failed</th><th>rate</th><th>exit codes</th></tr>{fails}</table></div>
 <div><h2>Duration (ms)</h2><table><tr><th>command</th><th>runs</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>{dur_rows}</table>
 <h3>p90 (ms)</h3>{bars(p90, 220, unit=" ms", color="#ea580c", label_width=150)}</div></div>
+<h2>Interrupted or killed <span class=sub>(CommandStarted without CommandExited: no exit code, so not among the failures above)</span></h2>
+<table><tr><th>command</th><th>version</th><th>runs</th><th>interrupted</th><th>rate</th></tr>{interrupted}</table>
 </body></html>"""
     with open(os.path.join(out_dir, "report.html"), "w") as f:
         f.write(page)

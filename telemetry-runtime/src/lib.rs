@@ -20,6 +20,8 @@
 //! # let _ = on;
 //! ```
 #![warn(missing_docs)]
+// docs.rs (`--cfg docsrs`, see Cargo.toml): each item badged with the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(all(
     feature = "telemetry",
@@ -64,4 +66,5 @@ pub use event::{Attributes, Event, OptionUsage, COMMAND_EXITED, COMMAND_STARTED,
 pub use record::attributes::{go_arch, go_os};
 pub use record::exit::{ErrorExitCode, ExitStatus};
 #[cfg(feature = "telemetry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
 pub use record::project::project_id_from_url;

@@ -21,7 +21,10 @@ pub(crate) mod detached;
 pub(crate) mod endpoint;
 mod fates;
 mod handoff;
+// With both transports compiled (docs.rs, or features unified across a dependency tree)
+// reqwest is used and the built-in one is unused, not wrong.
 #[cfg(feature = "builtin-http")]
+#[cfg_attr(feature = "reqwest", allow(dead_code))]
 pub(crate) mod http;
 mod locks;
 pub(crate) mod logfile;
@@ -33,6 +36,7 @@ pub(crate) mod sender;
 mod shared;
 mod spawn;
 #[cfg(feature = "builtin-http")]
+#[cfg_attr(feature = "reqwest", allow(dead_code))]
 pub(crate) mod tls;
 pub(crate) mod transport;
 #[cfg(feature = "reqwest")]
