@@ -61,6 +61,9 @@ fn event() -> impl Strategy<Value = Event> {
                         ci: None,
                         ci_name: None,
                         extra: extra.into_iter().collect::<BTreeMap<_, _>>(),
+                        // Sampled runs carry their rate (SPEC S-20), a number in (0, 1).
+                        sample_rate: (duration % 3 == 0)
+                            .then(|| (duration % 97 + 1) as f64 / 100.0),
                     },
                     event_type,
                     event_data: data,

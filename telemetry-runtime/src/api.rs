@@ -36,9 +36,10 @@ impl Telemetry {
 }
 
 /// The process's runtime for `app`: the environment's decision, and the sender that delivers
-/// its events. Off: undelivered events of earlier runs are deleted too. On only by the
-/// app's default: the first-run notice is shown first, and if it can't be recorded as
-/// shown, nothing is sent at all (SPEC S-12).
+/// its events. Off: undelivered events of earlier runs are deleted too. On, but this run
+/// not among the sampled ones: as off, the queue kept. On only by the app's default: the
+/// first-run notice is shown first, and if it can't be recorded as shown, nothing is sent
+/// at all (SPEC S-12).
 #[cfg(feature = "telemetry")]
 fn runtime(app: AppConfig) -> crate::record::state::Runtime {
     use crate::config::{Decision, ProcessEnv, Settings};
@@ -47,6 +48,9 @@ fn runtime(app: AppConfig) -> crate::record::state::Runtime {
         if let Some(dir) = app.spool_dir(&ProcessEnv) {
             crate::deliver::queue::Queue::new(dir).delete();
         }
+    } else if !crate::config::sampling::keep(settings.sample_rate) {
+        // Sampled out (SPEC S-20): this run costs what "off" costs, and keeps the queue.
+        settings.enabled = false;
     } else if settings.decision == (Decision::AppDefault { on: true }) {
         if let Some(text) = &app.notice {
             if crate::config::notice::show(&app, &ProcessEnv, text).is_err() {

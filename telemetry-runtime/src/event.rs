@@ -29,7 +29,7 @@ pub struct OptionUsage {
 }
 
 /// Environment attributes of every event (`attributes` in the envelope).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Attributes {
     /// Operating system, in Go's names (`linux`, `darwin`, `windows`, …).
     pub os: String,
@@ -53,6 +53,14 @@ pub struct Attributes {
     /// User-provided `<PREFIX>_TELEMETRY_EXTRA_ATTRIBUTE_*=key=value` pairs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
+    /// The share of runs kept, when below 1 (SPEC S-20): each event stands for
+    /// `1 / sampleRate` runs' events.
+    #[serde(
+        rename = "sampleRate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sample_rate: Option<f64>,
 }
 
 /// One telemetry event, exactly as it is sent, written to the log file and captured.

@@ -63,6 +63,13 @@ pub(crate) struct AppConfig {
     pub delivery: Option<Delivery>,
     /// The detached sender's life (SPEC S-19).
     pub sender_life: Duration,
+    /// The share of runs kept, in [0, 1] (SPEC S-20).
+    #[serde(default = "keep_all")]
+    pub sample_rate: f64,
+}
+
+fn keep_all() -> f64 {
+    1.0
 }
 
 /// The OTLP/HTTP encoding of request bodies (SPEC S-8), named as OpenTelemetry names it in
@@ -146,6 +153,7 @@ impl Telemetry {
                 schema_version: crate::event::SCHEMA_VERSION,
                 delivery: None,
                 sender_life: DEFAULT_SENDER_LIFE,
+                sample_rate: 1.0,
             },
         }
     }
@@ -294,6 +302,24 @@ impl Telemetry {
     /// `<PREFIX>_TELEMETRY_SENDER_LIFE_MS`.
     pub fn sender_life(mut self, life: Duration) -> Self {
         self.app.sender_life = life.min(MAX_SENDER_LIFE);
+        self
+    }
+
+    /// For tools run many times a day (a shell-prompt helper, a git hook): keep a share
+    /// `rate` (0 ≤ rate ≤ 1, default 1) of the runs. Each process is kept whole or dropped
+    /// whole, decided once before anything is recorded, from the operating system's
+    /// randomness; a dropped run costs what "off" costs (no thread, file or socket). Every
+    /// kept event carries `attributes.sampleRate` when the rate is below 1, so that the
+    /// backend scales its counts by `1 / sampleRate`. The person running the tool can lower
+    /// the rate with `<PREFIX>_TELEMETRY_SAMPLE_RATE`, never raise it. Values outside
+    /// [0, 1] are clamped into it.
+    ///
+    /// ```
+    /// let t = cli_telemetry_runtime::Telemetry::builder("zoxide").sample_rate(0.1);
+    /// assert_eq!(t.status().sample_rate, 0.1);
+    /// ```
+    pub fn sample_rate(mut self, rate: f64) -> Self {
+        self.app.sample_rate = super::sampling::clamp(rate);
         self
     }
 

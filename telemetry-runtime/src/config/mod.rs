@@ -8,6 +8,7 @@
 //! - [`decide`]: the order of the rules, [`Decision`]; [`delivery`]: detached or inline,
 //!   and why; [`settings`]: everything read once at
 //!   install (`Settings::from_env`); [`headers`]: request headers and percent-decoding;
+//!   [`sampling`]: the sample rate in force and this process's one draw;
 //! - `choice`: the person's lasting choice and the installation id in
 //!   `<config dir>/<app>/telemetry.json`; `notice`: the first-run notice; [`dirs`]: the
 //!   cache and config directories; `files`: private (0700/0600) directories and files.
@@ -23,6 +24,7 @@ pub(crate) mod delivery;
 pub(crate) mod dirs;
 pub(crate) mod env;
 pub(crate) mod headers;
+pub(crate) mod sampling;
 pub(crate) mod settings;
 
 #[cfg(feature = "telemetry")]

@@ -32,6 +32,10 @@ pub(crate) struct Settings {
     pub delivery_reason: DeliveryReason,
     /// The detached sender's life.
     pub sender_life: Duration,
+    /// The share of runs kept (SPEC S-20): the application's rate, or the person's lower one.
+    pub sample_rate: f64,
+    /// `User-Agent` of every request: `<app>/<version> cli-telemetry/<version>` (S-21).
+    pub user_agent: String,
 }
 
 impl Settings {
@@ -56,6 +60,8 @@ impl Settings {
             delivery: Delivery::Inline,
             delivery_reason: DeliveryReason::App,
             sender_life: app.sender_life,
+            sample_rate: app.sample_rate,
+            user_agent: user_agent(app),
         };
         if enabled {
             settings.read_details(app, env);
@@ -100,6 +106,12 @@ impl Settings {
             }
         }
         self.headers = super::headers::read_headers(app, env, &mut self.notes);
+        self.sample_rate = super::sampling::rate(
+            app.sample_rate,
+            &app.var("_SAMPLE_RATE"),
+            env,
+            &mut self.notes,
+        );
         self.read_delivery(app, env);
         if let Some(timeout) = millis(env, &app.var("_TIMEOUT_MS"), MAX_TIMEOUT, &mut self.notes) {
             self.timeout = timeout;
@@ -132,6 +144,34 @@ impl Settings {
             self.sender_life = life;
         }
     }
+}
+
+/// `<app>/<version> cli-telemetry/<version>`, each part an HTTP token (other characters
+/// become `_`), so that the collector's operator can tell which tool calls.
+fn user_agent(app: &AppConfig) -> String {
+    let token = |s: &str| -> String {
+        let t: String = s
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if t.is_empty() {
+            "unknown".into()
+        } else {
+            t
+        }
+    };
+    format!(
+        "{}/{} cli-telemetry/{}",
+        token(&app.name),
+        token(&app.version),
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// A duration in whole milliseconds from `var`, clamped to `max` (with a note); `None`

@@ -50,6 +50,14 @@ pub struct Status {
     /// The next CommandStarted for the current directory, as it would be sent (no options;
     /// `ts` and `executionID` differ in every run). `None` when compiled out.
     pub next_event: Option<Event>,
+    /// The share of runs kept (SPEC S-20): the application's rate, or the lower one the
+    /// person set with `<PREFIX>_TELEMETRY_SAMPLE_RATE`.
+    pub sample_rate: f64,
+    /// The application's own rate.
+    pub app_sample_rate: f64,
+    /// Whether this process's run is kept: `None` when this process drew nothing (telemetry
+    /// off here, or nothing installed). Status never draws a sample of its own.
+    pub sampled: Option<bool>,
     /// The variable that switches telemetry off.
     pub switch_var: String,
     /// The command line that makes the lasting choice, without the action: `werf telemetry`
@@ -127,7 +135,10 @@ fn compute(app: &AppConfig, env: &dyn Env) -> Status {
         delivery: settings.delivery,
         delivery_decided_by: settings.delivery_reason.clone(),
         sender_life_ms: settings.sender_life.as_millis() as u64,
-        next_event: next_event(app, env),
+        next_event: next_event(app, env, settings.sample_rate),
+        sample_rate: settings.sample_rate,
+        app_sample_rate: app.sample_rate,
+        sampled: crate::config::sampling::drawn(),
         switch_var: app.var(""),
         lasting_switch: crate::record::marks::lasting_switch(&app.name),
         sends_installation_id: app.installation_id,
@@ -161,14 +172,18 @@ fn existing_installation_id(_: &AppConfig, _: &dyn Env) -> Option<String> {
 }
 
 #[cfg(feature = "telemetry")]
-fn next_event(app: &AppConfig, env: &dyn Env) -> Option<Event> {
+fn next_event(app: &AppConfig, env: &dyn Env, sample_rate: f64) -> Option<Event> {
+    use crate::record::attributes;
     let mut notes = Vec::new();
     let process = crate::event::ProcessInfo {
         execution_id: crate::random::uuid_v4().to_string(),
         project_id: std::env::current_dir()
             .map(|d| crate::record::project::project_id_for_dir(&d))
             .unwrap_or_default(),
-        attributes: crate::record::attributes::detect(app, env, &mut notes),
+        attributes: attributes::with_sample_rate(
+            attributes::detect(app, env, &mut notes),
+            sample_rate,
+        ),
         user_id: existing_installation_id(app, env)
             .filter(|_| crate::config::detect_ci(env).0 != Some(true)),
         schema_version: app.schema_version,
@@ -177,7 +192,7 @@ fn next_event(app: &AppConfig, env: &dyn Env) -> Option<Event> {
 }
 
 #[cfg(not(feature = "telemetry"))]
-fn next_event(_: &AppConfig, _: &dyn Env) -> Option<Event> {
+fn next_event(_: &AppConfig, _: &dyn Env, _: f64) -> Option<Event> {
     None
 }
 
@@ -251,6 +266,39 @@ impl Decision {
     }
 }
 
+fn kept_or_dropped(kept: bool) -> &'static str {
+    if kept {
+        "kept"
+    } else {
+        "dropped"
+    }
+}
+
+impl Status {
+    /// `1 run in 4 kept (rate 0.25; the application's 0.5); this run: dropped`.
+    fn sampling_line(&self) -> String {
+        let mut line = if self.sample_rate > 0.0 {
+            format!(
+                "about 1 run in {:.0} kept (rate {})",
+                1.0 / self.sample_rate,
+                self.sample_rate
+            )
+        } else {
+            "no run kept (rate 0)".to_owned()
+        };
+        if self.app_sample_rate != self.sample_rate {
+            line.push_str(&format!(
+                "; the application's rate is {}",
+                self.app_sample_rate
+            ));
+        }
+        if let Some(kept) = self.sampled {
+            line.push_str(&format!("; this run: {}", kept_or_dropped(kept)));
+        }
+        line
+    }
+}
+
 fn on_off(on: bool) -> &'static str {
     if on {
         "on"
@@ -269,6 +317,7 @@ impl Status {
     ///   "debug": bool, "ignored": [ { "level": string, "message": string } ],
     ///   "endpoint": string|null, "proxy": "host:port"|null, "protocol": "http/json"|"http/protobuf",
     ///   "headers": [ header name ], "logFile": string|null, "spool": string|null, "deadlineMs": int,
+    ///   "sampling": { "rate": number, "appRate": number, "thisRun": "kept"|"dropped"|null },
     ///   "delivery": { "mode": "detached"|"inline",
     ///                 "decidedBy": "env"|"app"|"ci"|"noMainAttribute"|"default"|"noQueue",
     ///                 "var"?: string, "senderLifeMs": int },
@@ -292,6 +341,11 @@ impl Status {
             "logFile": self.log_file.as_ref().map(|p| p.display().to_string()),
             "spool": self.spool.as_ref().map(|p| p.display().to_string()),
             "deadlineMs": self.deadline_ms,
+            "sampling": {
+                "rate": self.sample_rate,
+                "appRate": self.app_sample_rate,
+                "thisRun": self.sampled.map(kept_or_dropped),
+            },
             "delivery": self.delivery_json(),
             "switchOff": format!("{}=0 or DO_NOT_TRACK=1", self.switch_var),
             "lastingSwitch": self.lasting_switch,
@@ -372,6 +426,9 @@ impl Status {
                 ));
             }
             out.push_str(&format!("  deadline:    {} ms at exit\n", self.deadline_ms));
+            if self.sample_rate < 1.0 || self.app_sample_rate < 1.0 {
+                out.push_str(&format!("  sampling:    {}\n", self.sampling_line()));
+            }
             out.push_str(&format!(
                 "  switch off:  {}=0 or DO_NOT_TRACK=1; for good: `{} disable`\n",
                 self.switch_var, self.lasting_switch

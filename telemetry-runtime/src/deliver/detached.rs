@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Map;
 
-use super::fates::{corrupt_line, fate_line, retryable, By};
+use super::fates::{corrupt_line, fate_line, hold_line, retryable, By};
 use super::handoff::{SenderConfig, ARGV0, CONFIG, MARKER};
 use super::logfile::{diagnostic, LogFile};
 use super::otlp::Wire;
@@ -60,6 +60,8 @@ enum Stop {
     LifeOver,
     /// Telemetry was switched off: the queue is deleted.
     Off,
+    /// The endpoint asked not to be called before a time past this sender's life.
+    Held,
 }
 
 struct Drain<'a> {
@@ -132,6 +134,7 @@ fn serve_loop(drain: &mut Drain<'_>, queue: &Queue, lock: &mut Option<std::fs::F
                 ));
                 return;
             }
+            Stop::Held => return,
             Stop::Empty => {}
         }
         // Events of a run still alive wait here (this sender took its first ones; the rest
@@ -172,6 +175,42 @@ impl Drain<'_> {
         waited
     }
 
+    /// The endpoint asked not to be called before `until` (Unix ms): waits for it when it
+    /// comes within this sender's life (keeping the last quarter for the requests), then
+    /// may try again what it tried; false when it lies beyond (the events stay queued).
+    /// The person's choice is read again while it waits.
+    fn wait_for_hold(&mut self, until: u64) -> bool {
+        let now_ms = super::response::unix_millis(std::time::SystemTime::now());
+        let wait = Duration::from_millis(until.saturating_sub(now_ms));
+        let latest = self.end - (self.end - Instant::now()) / 4;
+        let mut fields = Map::new();
+        fields.insert("until".into(), super::response::http_date(until).into());
+        if Instant::now() + wait > latest {
+            self.log_line(&diagnostic(
+                "info",
+                "the endpoint asked not to be called before a time past the detached sender's life: events stay in the queue for a later sender",
+                None,
+                fields,
+            ));
+            return false;
+        }
+        self.log_line(&diagnostic(
+            "info",
+            "the detached sender waits until the time the endpoint asked for (Retry-After)",
+            None,
+            fields,
+        ));
+        let resume = Instant::now() + wait;
+        while Instant::now() < resume {
+            std::thread::sleep((resume - Instant::now()).min(Duration::from_millis(250)));
+            if self.still_on().is_none() {
+                return false;
+            }
+        }
+        self.tried.clear();
+        true
+    }
+
     /// The person's choice, read again: off ends the sender and deletes the queue.
     fn still_on(&self) -> Option<Settings> {
         let settings = Settings::from_env(self.app, &ProcessEnv);
@@ -204,6 +243,12 @@ impl Drain<'_> {
             let now = Instant::now();
             if now >= self.end {
                 return Stop::LifeOver;
+            }
+            if let Some(until) = self.queue.held_until() {
+                if !self.wait_for_hold(until) {
+                    return Stop::Held;
+                }
+                continue;
             }
             let (claims, corrupt) = self.queue.claim(MAX_EVENTS, &self.owner, None, &self.tried);
             if corrupt > 0 {
@@ -259,6 +304,10 @@ impl Drain<'_> {
                     return Some(Stop::LifeOver);
                 }
             };
+            if let Outcome::Throttled { until, .. } = outcome {
+                self.queue.hold_until(until);
+                self.log_line(&hold_line(until, None));
+            }
             if outcome == Outcome::Rejected(413) && batch.len() > 1 {
                 let second = batch.split_off(batch.len() / 2);
                 batches.push_front(second);
@@ -273,6 +322,13 @@ impl Drain<'_> {
                 } else {
                     claim.done();
                 }
+            }
+            if matches!(outcome, Outcome::Throttled { .. }) {
+                // Held: the rest waits too (`run` waits for the time, or leaves).
+                for claim in batches.into_iter().flatten() {
+                    claim.release();
+                }
+                return None;
             }
         }
         None

@@ -4,27 +4,51 @@
 use serde_json::{Map, Value};
 
 use super::logfile::diagnostic;
+use super::response::http_date;
 use super::transport::Outcome;
 use crate::event::Event;
 
-/// Failures worth another try by a later sender: no response, or 408, 429, 5xx. Every other
-/// outcome is final: the event leaves the queue.
+/// Failures worth another try by a later sender: no response, 408, 429, 5xx, or a hold the
+/// endpoint asked for. Every other outcome is final: the event leaves the queue (a partial
+/// success too: the collector has decided).
 pub(crate) fn retryable(outcome: &Outcome) -> bool {
     match outcome {
-        Outcome::Delivered(_) => false,
+        Outcome::Delivered(_) | Outcome::PartlyRejected { .. } => false,
         Outcome::Rejected(status) => matches!(status, 408 | 429 | 500..=599),
-        Outcome::Failed(_) => true,
+        Outcome::Throttled { .. } | Outcome::Held { .. } | Outcome::Failed(_) => true,
     }
 }
 
-/// `httpStatus`, or `error` (a fixed phrase, never a server message or the URL).
+/// `httpStatus`, or `error` (a fixed phrase, never a server message or the URL); for a
+/// partial success the collector's own message (bounded, control characters removed) as
+/// `collectorMessage`; for a `Retry-After`, the time it names.
 pub(crate) fn outcome_fields(outcome: &Outcome, fields: &mut Map<String, Value>) {
     match outcome {
         Outcome::Delivered(status) | Outcome::Rejected(status) => {
-            fields.insert("httpStatus".into(), (*status).into())
+            fields.insert("httpStatus".into(), (*status).into());
         }
-        Outcome::Failed(why) => fields.insert("error".into(), why.as_str().into()),
-    };
+        Outcome::PartlyRejected {
+            status,
+            rejected,
+            message,
+        } => {
+            fields.insert("httpStatus".into(), (*status).into());
+            fields.insert("rejectedSpans".into(), (*rejected).into());
+            if !message.is_empty() {
+                fields.insert("collectorMessage".into(), message.as_str().into());
+            }
+        }
+        Outcome::Throttled { status, until } => {
+            fields.insert("httpStatus".into(), (*status).into());
+            fields.insert("retryAfter".into(), http_date(*until).into());
+        }
+        Outcome::Held { until } => {
+            fields.insert("heldUntil".into(), http_date(*until).into());
+        }
+        Outcome::Failed(why) => {
+            fields.insert("error".into(), why.as_str().into());
+        }
+    }
 }
 
 /// Who sent an event, for its fate line.
@@ -48,21 +72,39 @@ pub(crate) fn fate_line(
     run: Option<&str>,
 ) -> Map<String, Value> {
     let delivered = matches!(outcome, Outcome::Delivered(_));
+    let partial = matches!(outcome, Outcome::PartlyRejected { .. });
+    let held = matches!(outcome, Outcome::Held { .. });
     let (level, message) = match (by, outcome, kept) {
         (By::Run, Outcome::Delivered(_), _) => ("info", "event delivered"),
-        (By::Run, Outcome::Rejected(_), false) => ("warn", "event rejected by the endpoint"),
-        (By::Run, Outcome::Rejected(_), true) => (
+        (By::Run, _, _) if partial => (
             "warn",
-            "event rejected by the endpoint; spooled for a later run",
+            "event rejected by the collector (partial success: it dropped spans)",
+        ),
+        (By::Run, _, _) if held => (
+            "warn",
+            "event not sent: the endpoint asked not to be called yet (Retry-After); spooled for a later run",
         ),
         (By::Run, Outcome::Failed(_), false) => ("warn", "event delivery failed"),
         (By::Run, Outcome::Failed(_), true) => {
             ("warn", "event delivery failed; spooled for a later run")
         }
+        (By::Run, _, false) => ("warn", "event rejected by the endpoint"),
+        (By::Run, _, true) => (
+            "warn",
+            "event rejected by the endpoint; spooled for a later run",
+        ),
         (By::LaterRun, _, _) if delivered => ("info", "event sent from the spool"),
+        (By::LaterRun, _, _) if partial => (
+            "warn",
+            "spooled event rejected by the collector (partial success: it dropped spans); dropped",
+        ),
         (By::LaterRun, _, true) => ("warn", "spooled event not delivered; kept in the spool"),
         (By::LaterRun, _, false) => ("warn", "spooled event rejected by the endpoint; dropped"),
         (By::Detached, _, _) if delivered => ("info", "event delivered"),
+        (By::Detached, _, _) if partial => (
+            "warn",
+            "event rejected by the collector (partial success: it dropped spans); dropped from the queue",
+        ),
         (By::Detached, _, true) => (
             "warn",
             "event not delivered by the detached sender; kept in the queue for a later sender",
@@ -102,6 +144,19 @@ pub(crate) fn corrupt_line(files: usize, run: Option<&str>) -> Map<String, Value
     diagnostic(
         "warn",
         "corrupt spool files skipped and removed",
+        run,
+        fields,
+    )
+}
+
+/// The line that names the time a `Retry-After` holds the queue until (SPEC S-21).
+pub(crate) fn hold_line(until: u64, run: Option<&str>) -> Map<String, Value> {
+    let mut fields = Map::new();
+    fields.insert("until".into(), http_date(until).into());
+    fields.insert("untilMs".into(), until.into());
+    diagnostic(
+        "warn",
+        "the endpoint asked not to be called before a time (Retry-After): queued events wait until then",
         run,
         fields,
     )

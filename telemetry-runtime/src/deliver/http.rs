@@ -24,7 +24,7 @@ use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use super::endpoint::{basic_auth, with_url_credentials, HttpUrl, Scheme};
 use super::transport::{Outcome, Request, Transport};
-use super::{quiet, tls};
+use super::{quiet, response, tls};
 
 /// Bytes of a response head or body read at most; beyond that the connection is dropped.
 const MAX_RESPONSE: usize = 1 << 20;
@@ -32,7 +32,8 @@ const MAX_RESPONSE: usize = 1 << 20;
 pub(crate) struct HttpTransport {
     endpoint: HttpUrl,
     proxy: Option<HttpUrl>,
-    /// Extra request headers: the app's, the user's, `Authorization` from the URL.
+    /// Extra request headers: `User-Agent`, the app's, the user's, `Authorization` from the
+    /// URL.
     headers: Vec<(String, String)>,
     timeout: Duration,
     tls: OnceLock<Result<Arc<ClientConfig>, &'static str>>,
@@ -182,14 +183,14 @@ impl HttpTransport {
         }
     }
 
-    /// Sends the request on `conn`; returns the status and whether `conn` may be reused.
+    /// Sends the request on `conn`; returns the response and whether `conn` may be reused.
     fn exchange(
         &self,
         conn: &mut Conn,
         request: &Request<'_>,
         deadline: Instant,
         reused: bool,
-    ) -> Result<(u16, bool), Failure> {
+    ) -> Result<Reply, Failure> {
         let fail = |e: io::Error| {
             if reused {
                 Failure::Stale
@@ -202,8 +203,20 @@ impl HttpTransport {
         conn.get_mut().write_all(&bytes).map_err(fail)?;
         conn.get_mut().flush().map_err(fail)?;
         let head = read_head(conn).map_err(fail)?;
-        let keep = skip_body(conn, &head).map_err(|e| Failure::Failed(io_phrase(&e)))?;
-        Ok((head.status, keep))
+        // A 2xx body may report a partial success (SPEC S-21): its first bytes are kept.
+        let wanted = if (200..300).contains(&head.status) {
+            response::MAX_BODY
+        } else {
+            0
+        };
+        let (keep, body) =
+            read_body(conn, &head, wanted).map_err(|e| Failure::Failed(io_phrase(&e)))?;
+        Ok(Reply {
+            status: head.status,
+            keep,
+            retry_after: head.retry_after,
+            body,
+        })
     }
 
     fn request_bytes(&self, request: &Request<'_>) -> Vec<u8> {
@@ -218,9 +231,8 @@ impl HttpTransport {
             self.endpoint.target.clone()
         };
         let mut head = format!(
-            "POST {target} HTTP/1.1\r\nHost: {}\r\nUser-Agent: cli-telemetry/{}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+            "POST {target} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
             self.endpoint.authority(false),
-            env!("CARGO_PKG_VERSION"),
             request.content_type,
             request.body.len()
         );
@@ -250,7 +262,7 @@ impl Transport for HttpTransport {
         let deadline = Instant::now() + self.timeout;
         if let Some(mut conn) = self.take_idle() {
             match self.exchange(&mut conn, request, deadline, true) {
-                Ok((status, keep)) => return self.finish(conn, status, keep),
+                Ok(reply) => return self.finish(conn, reply, request),
                 Err(Failure::Failed(why)) => return Outcome::Failed(why),
                 Err(Failure::Stale) => {} // closed while idle: a fresh connection below
             }
@@ -260,7 +272,7 @@ impl Transport for HttpTransport {
             Err(why) => return Outcome::Failed(why),
         };
         match self.exchange(&mut conn, request, deadline, false) {
-            Ok((status, keep)) => self.finish(conn, status, keep),
+            Ok(reply) => self.finish(conn, reply, request),
             Err(Failure::Failed(why)) => Outcome::Failed(why),
             Err(Failure::Stale) => Outcome::Failed("connection closed by the endpoint".into()),
         }
@@ -268,15 +280,17 @@ impl Transport for HttpTransport {
 }
 
 impl HttpTransport {
-    fn finish(&self, conn: Conn, status: u16, keep: bool) -> Outcome {
-        if keep {
+    fn finish(&self, conn: Conn, reply: Reply, request: &Request<'_>) -> Outcome {
+        if reply.keep {
             self.put_idle(conn);
         }
-        if (200..300).contains(&status) {
-            Outcome::Delivered(status)
-        } else {
-            Outcome::Rejected(status)
-        }
+        response::outcome(
+            reply.status,
+            reply.retry_after.as_deref(),
+            &reply.body,
+            request.content_type,
+            std::time::SystemTime::now(),
+        )
     }
 }
 
@@ -338,6 +352,16 @@ struct Head {
     content_length: Option<usize>,
     chunked: bool,
     close: bool,
+    retry_after: Option<String>,
+}
+
+/// A response: its status, whether the connection can carry another request, its
+/// `Retry-After`, and the first bytes of its body.
+struct Reply {
+    status: u16,
+    keep: bool,
+    retry_after: Option<String>,
+    body: Vec<u8>,
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -364,6 +388,7 @@ fn read_head(r: &mut impl BufRead) -> io::Result<Head> {
             content_length: None,
             chunked: false,
             close: version == "HTTP/1.0",
+            retry_after: None,
         };
         loop {
             let line = read_line(r, &mut budget)?;
@@ -378,6 +403,8 @@ fn read_head(r: &mut impl BufRead) -> io::Result<Head> {
                 head.content_length = Some(value.parse().map_err(|_| invalid("length"))?);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 head.chunked = value.to_ascii_lowercase().contains("chunked");
+            } else if name.eq_ignore_ascii_case("retry-after") {
+                head.retry_after = Some(value.chars().take(64).collect());
             } else if name.eq_ignore_ascii_case("connection") {
                 let value = value.to_ascii_lowercase();
                 if value.contains("close") {
@@ -411,10 +438,12 @@ fn read_line(r: &mut impl BufRead, budget: &mut usize) -> io::Result<String> {
     String::from_utf8(line).map_err(|_| invalid("not UTF-8"))
 }
 
-/// Reads (and drops) the body; whether the connection can carry another request.
-fn skip_body(r: &mut impl BufRead, head: &Head) -> io::Result<bool> {
+/// Reads the body, keeping its first `wanted` bytes; whether the connection can carry
+/// another request, and the bytes kept.
+fn read_body(r: &mut impl BufRead, head: &Head, wanted: usize) -> io::Result<(bool, Vec<u8>)> {
+    let mut kept = Vec::new();
     if head.status == 204 || head.status == 304 {
-        return Ok(!head.close);
+        return Ok((!head.close, kept));
     }
     if head.chunked {
         let mut budget = MAX_RESPONSE;
@@ -425,31 +454,38 @@ fn skip_body(r: &mut impl BufRead, head: &Head) -> io::Result<bool> {
             if size == 0 {
                 // Trailers, then the empty line.
                 while !read_line(r, &mut budget)?.is_empty() {}
-                return Ok(!head.close);
+                return Ok((!head.close, kept));
             }
             if size > budget {
-                return Ok(false);
+                return Ok((false, kept));
             }
             budget -= size;
-            discard(r, size)?;
+            take_into(r, size, wanted, &mut kept)?;
             read_line(r, &mut budget)?;
         }
     }
     match head.content_length {
         Some(n) if n <= MAX_RESPONSE => {
-            discard(r, n)?;
-            Ok(!head.close)
+            take_into(r, n, wanted, &mut kept)?;
+            Ok((!head.close, kept))
         }
-        Some(_) => Ok(false),
-        // Delimited by the end of the connection: it can't be reused, and nothing more is
-        // needed from it.
-        None => Ok(false),
+        Some(_) => Ok((false, kept)),
+        // Delimited by the end of the connection: it can't be reused; its first bytes are
+        // read (a partial success) within the usual bound.
+        None => {
+            r.take(wanted as u64).read_to_end(&mut kept)?;
+            Ok((false, kept))
+        }
     }
 }
 
-fn discard(r: &mut impl Read, n: usize) -> io::Result<()> {
-    let copied = io::copy(&mut r.take(n as u64), &mut io::sink())?;
-    if copied as usize == n {
+/// Reads exactly `n` bytes, appending to `kept` while it holds fewer than `wanted`.
+fn take_into(r: &mut impl Read, n: usize, wanted: usize, kept: &mut Vec<u8>) -> io::Result<()> {
+    let room = wanted.saturating_sub(kept.len()).min(n);
+    let mut head = r.take(room as u64);
+    let got = head.read_to_end(kept)?;
+    let rest = io::copy(&mut r.take((n - room) as u64), &mut io::sink())? as usize;
+    if got + rest == n {
         Ok(())
     } else {
         Err(io::ErrorKind::UnexpectedEof.into())
@@ -461,10 +497,34 @@ mod tests {
     use super::*;
 
     fn head(text: &str) -> io::Result<(Head, bool)> {
+        body(text, 0).map(|(h, keep, _)| (h, keep))
+    }
+
+    fn body(text: &str, wanted: usize) -> io::Result<(Head, bool, Vec<u8>)> {
         let mut r = io::Cursor::new(text.as_bytes().to_vec());
         let h = read_head(&mut r)?;
-        let keep = skip_body(&mut r, &h)?;
-        Ok((h, keep))
+        let (keep, body) = read_body(&mut r, &h, wanted)?;
+        Ok((h, keep, body))
+    }
+
+    #[test]
+    fn bodies_and_retry_after() {
+        let (_, keep, b) = body("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 3).unwrap();
+        assert_eq!((keep, &b[..]), (true, &b"hel"[..]));
+        let (_, keep, b) = body(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n",
+            4,
+        )
+        .unwrap();
+        assert_eq!((keep, &b[..]), (true, &b"abcd"[..]));
+        let (_, keep, b) = body("HTTP/1.0 200 OK\r\n\r\nuntil the end", 100).unwrap();
+        assert_eq!((keep, &b[..]), (false, &b"until the end"[..]));
+        let (h, _, _) = body(
+            "HTTP/1.1 429 X\r\nRetry-After:  120 \r\nContent-Length: 0\r\n\r\n",
+            0,
+        )
+        .unwrap();
+        assert_eq!((h.status, h.retry_after.as_deref()), (429, Some("120")));
     }
 
     #[test]

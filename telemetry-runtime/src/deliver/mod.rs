@@ -21,6 +21,7 @@ pub(crate) mod detached;
 pub(crate) mod endpoint;
 mod fates;
 mod handoff;
+mod hold;
 // With both transports compiled (docs.rs, or features unified across a dependency tree)
 // reqwest is used and the built-in one is unused, not wrong.
 #[cfg(feature = "builtin-http")]
@@ -32,6 +33,7 @@ pub(crate) mod otlp;
 pub(crate) mod proxy;
 pub(crate) mod queue;
 pub(crate) mod quiet;
+pub(crate) mod response;
 pub(crate) mod sender;
 mod shared;
 mod spawn;
@@ -51,7 +53,8 @@ use endpoint::parse_endpoint;
 use proxy::proxy_for;
 use transport::Transport;
 
-/// The transport for these settings: endpoint, proxy (from `env`), headers, timeout; the
+/// The transport for these settings: endpoint, proxy (from `env`), headers (with the
+/// `User-Agent`), timeout; the
 /// `reqwest` transport when that feature is compiled in (the application's reqwest and TLS
 /// back end), else the built-in one (an own HTTP/1.1 exchange over std's `TcpStream`,
 /// rustls on *ring* for https).
@@ -63,7 +66,14 @@ pub(crate) fn transport_for(
 ) -> Result<Arc<dyn Transport>, &'static str> {
     let endpoint = parse_endpoint(&settings.endpoint)?;
     let proxy = proxy_for(&endpoint, env)?;
-    let headers = settings.headers.clone();
+    let mut headers = settings.headers.clone();
+    // Who calls (SPEC S-21), unless the person or the app set a User-Agent of their own.
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
+    {
+        headers.insert(0, ("User-Agent".to_owned(), settings.user_agent.clone()));
+    }
     #[cfg(feature = "reqwest")]
     return Ok(Arc::new(via_reqwest::ReqwestTransport::new(
         endpoint, proxy, headers, timeout,

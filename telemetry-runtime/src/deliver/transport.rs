@@ -1,5 +1,6 @@
 //! The one small trait every transport implements. A transport never logs, never retries,
-//! and says what became of a request as an [`Outcome`]. Which transport is used is chosen
+//! and says what became of a request as an [`Outcome`] (its status, `Retry-After` and body
+//! read by `super::response`). Which transport is used is chosen
 //! in `deliver/mod.rs` (`transport_for`), not here: this file names no implementation.
 
 /// What became of one request.
@@ -7,8 +8,20 @@
 pub(crate) enum Outcome {
     /// 2xx.
     Delivered(u16),
+    /// A 2xx whose body reports an OTLP partial success: the collector dropped `rejected`
+    /// spans, saying `message` (control characters removed, bounded). A rejection.
+    PartlyRejected {
+        status: u16,
+        rejected: u64,
+        message: String,
+    },
     /// Any other status.
     Rejected(u16),
+    /// 429 or 503 with a usable `Retry-After`: nothing may be sent before `until` (Unix
+    /// milliseconds).
+    Throttled { status: u16, until: u64 },
+    /// Not sent: the endpoint asked earlier not to be called before `until` (Unix ms).
+    Held { until: u64 },
     /// No response: the reason, as a fixed phrase (never the URL or a server message).
     Failed(String),
 }

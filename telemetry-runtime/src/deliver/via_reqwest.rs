@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use super::endpoint::{with_url_credentials, HttpUrl};
 use super::quiet;
+use super::response;
 use super::transport::{Outcome, Request, Transport};
 
 /// Bytes of a response body read at most; beyond that the connection is dropped.
@@ -88,7 +89,6 @@ impl ReqwestTransport {
             .retry(reqwest::retry::never())
             .http1_only()
             .pool_max_idle_per_host(1)
-            .user_agent(concat!("cli-telemetry/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(self.timeout)
             .timeout(self.timeout);
         if let Some(proxy) = &self.proxy {
@@ -110,25 +110,45 @@ impl ReqwestTransport {
         })
     }
 
-    async fn exchange(client: &reqwest::Client, request: reqwest::Request) -> Outcome {
+    async fn exchange(
+        client: &reqwest::Client,
+        request: reqwest::Request,
+        content_type: &str,
+    ) -> Outcome {
         let mut response = match client.execute(request).await {
             Ok(response) => response,
             Err(err) => return Outcome::Failed(phrase(&err)),
         };
         let status = response.status().as_u16();
-        // Read the body so that the connection can carry the next request (P-6).
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(64).collect::<String>());
+        // Read the body so that the connection can carry the next request (P-6); a 2xx
+        // body's first bytes may report a partial success (SPEC S-21).
+        let wanted = if (200..300).contains(&status) {
+            response::MAX_BODY
+        } else {
+            0
+        };
+        let mut body = Vec::new();
         let mut read = 0;
         while let Ok(Some(chunk)) = response.chunk().await {
             read += chunk.len();
+            let room = wanted.saturating_sub(body.len()).min(chunk.len());
+            body.extend_from_slice(&chunk[..room]);
             if read > MAX_RESPONSE {
                 break;
             }
         }
-        if (200..300).contains(&status) {
-            Outcome::Delivered(status)
-        } else {
-            Outcome::Rejected(status)
-        }
+        response::outcome(
+            status,
+            retry_after.as_deref(),
+            &body,
+            content_type,
+            std::time::SystemTime::now(),
+        )
     }
 }
 
@@ -141,6 +161,7 @@ impl Transport for ReqwestTransport {
             Ok(client) => client,
             Err(why) => return Outcome::Failed((*why).into()),
         };
+        let request_content_type = request.content_type;
         let mut builder = client
             .client
             .post(&self.url)
@@ -153,7 +174,7 @@ impl Transport for ReqwestTransport {
             Ok(request) => request,
             Err(_) => return Outcome::Failed("request could not be built".into()),
         };
-        let exchange = Self::exchange(&client.client, request);
+        let exchange = Self::exchange(&client.client, request, request_content_type);
         // reqwest's own timeout covers connect, TLS, request and response; this one also
         // covers a name lookup that never returns.
         let bounded = async {

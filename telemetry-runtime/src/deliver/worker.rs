@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde_json::Map;
 
-use super::fates::{corrupt_line, fate_line, retryable, By};
+use super::fates::{corrupt_line, fate_line, hold_line, retryable, By};
 use super::logfile::diagnostic;
 use super::otlp;
 use super::queue::DRAIN_BATCH;
@@ -62,10 +62,15 @@ pub(super) fn send(
 }
 
 impl Shared {
-    /// Sends one batch of this run's events and records each one's fate.
+    /// Sends one batch of this run's events and records each one's fate. While the
+    /// endpoint's `Retry-After` holds the queue, nothing is sent: the events stay queued.
     fn deliver(&self, transport: &dyn Transport, batch: Vec<(u64, Event)>) {
         let events: Vec<&Event> = batch.iter().map(|(_, e)| e).collect();
-        let outcome = send(transport, &self.settings, &self.app, &self.wire, &events);
+        let outcome = match self.queue.as_ref().and_then(|q| q.held_until()) {
+            Some(until) => Outcome::Held { until },
+            None => send(transport, &self.settings, &self.app, &self.wire, &events),
+        };
+        self.note_throttle(&outcome);
         let ids: Vec<u64> = batch.iter().map(|(id, _)| *id).collect();
         let final_ = !retryable(&outcome);
         // The lines first: the exit may follow the moment the events are concluded.
@@ -81,6 +86,10 @@ impl Shared {
             self.drain_done();
             return;
         };
+        if queue.held_until().is_some() {
+            self.drain_done(); // the endpoint asked not to be called yet
+            return;
+        }
         let (claims, corrupt) = queue.claim(DRAIN_BATCH, owner, self.run_id(), &HashSet::new());
         if corrupt > 0 {
             self.log_line(&corrupt_line(corrupt, self.run_id()));
@@ -112,6 +121,7 @@ impl Shared {
                 &shared.wire,
                 &refs,
             );
+            shared.note_throttle(&outcome);
             // The deadline may have put the claims back already; then they stay there.
             let claims = std::mem::take(&mut shared.lock().draining);
             let keep = retryable(&outcome);
@@ -143,6 +153,17 @@ impl Shared {
         }
     }
 
+    /// A `Retry-After` on 429/503: the queue holds until then, and the log file says till
+    /// when (SPEC S-21).
+    fn note_throttle(&self, outcome: &Outcome) {
+        if let Outcome::Throttled { until, .. } = outcome {
+            if let Some(queue) = &self.queue {
+                queue.hold_until(*until);
+            }
+            self.log_line(&hold_line(*until, self.run_id()));
+        }
+    }
+
     fn drain_done(&self) {
         self.lock().drain_busy = false;
         self.settled.notify_all();
@@ -152,7 +173,7 @@ impl Shared {
 /// The sender thread.
 fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Msg>, own: mpsc::Sender<Msg>) {
     let mut notes = shared.settings.notes.clone();
-    let process = detect_process(&shared.app, &mut notes);
+    let process = detect_process(&shared.app, shared.settings.sample_rate, &mut notes);
     let _ = shared.execution_id.set(process.execution_id.clone());
     let mut transport: Option<Result<Arc<dyn Transport>, &'static str>> = None;
     let mut drained = false;
@@ -224,11 +245,17 @@ fn take(shared: &Shared, process: &ProcessInfo, msg: Msg, batch: &mut Vec<(u64, 
     }
 }
 
-fn detect_process(app: &AppConfig, notes: &mut Vec<crate::config::Note>) -> ProcessInfo {
+fn detect_process(
+    app: &AppConfig,
+    sample_rate: f64,
+    notes: &mut Vec<crate::config::Note>,
+) -> ProcessInfo {
+    use crate::record::attributes;
     let project_id = std::env::current_dir()
         .map(|dir| crate::record::project::project_id_for_dir(&dir))
         .unwrap_or_default();
-    let attributes = crate::record::attributes::detect(app, &ProcessEnv, notes);
+    let attributes =
+        attributes::with_sample_rate(attributes::detect(app, &ProcessEnv, notes), sample_rate);
     // None in CI: a fresh CI machine would count as a new installation on every run.
     let user_id = if app.installation_id && attributes.ci != Some(true) {
         app.choice_file(&ProcessEnv)

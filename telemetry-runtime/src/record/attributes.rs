@@ -75,7 +75,15 @@ pub(crate) fn detect(app: &AppConfig, env: &dyn Env, notes: &mut Vec<Note>) -> A
         ci,
         ci_name,
         extra: extra_attributes(app, env, notes),
+        // The rate in force is the settings' (`with_sample_rate`).
+        sample_rate: None,
     }
+}
+
+/// `attributes` with the sample rate in force: carried only when below 1 (SPEC S-20).
+pub(crate) fn with_sample_rate(mut attributes: Attributes, rate: f64) -> Attributes {
+    attributes.sample_rate = (rate < 1.0).then_some(rate);
+    attributes
 }
 
 #[cfg(test)]

@@ -382,7 +382,10 @@ mod tests {
 
     #[test]
     fn a_usage_error_reaches_the_deepest_subcommand_clap_gets_to() {
-        assert_eq!(usage_path(&["werf", "converge", "--bogus"]), "werf converge");
+        assert_eq!(
+            usage_path(&["werf", "converge", "--bogus"]),
+            "werf converge"
+        );
         assert_eq!(
             usage_path(&["werf", "--dir", "d", "helm", "gr", "--namespace"]),
             "werf helm get-release"
@@ -442,7 +445,11 @@ mod tests {
             let m = cmd
                 .try_get_matches_from_mut(["tool", "telemetry", "status"])
                 .unwrap();
-            assert_eq!(Invocation::from_matches(&cmd, &m).control, control, "{about}");
+            assert_eq!(
+                Invocation::from_matches(&cmd, &m).control,
+                control,
+                "{about}"
+            );
         }
     }
 
