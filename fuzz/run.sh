@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(origin_url git_config env delivery)
+[ ${#targets[@]} -gt 0 ] || targets=(origin_url git_config env delivery response)
 export RUSTC_BOOTSTRAP=${RUSTC_BOOTSTRAP:-1}
 logs=target/fuzz-logs
 mkdir -p "$logs"

@@ -9,7 +9,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
-use cli_telemetry::__private::fuzz::{encode_otlp, headers_from_env, parse_endpoint, proxy_for};
+use cli_telemetry::__private::fuzz::{
+    encode_otlp, headers_from_env, http_date, parse_endpoint, partial_success, proxy_for, retry_at,
+};
 use cli_telemetry::{Attributes, Event, Protocol};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use proptest::collection::{btree_map, vec};
@@ -172,5 +174,73 @@ proptest! {
             prop_assert!(!k.is_empty() && !k.contains([' ', ':', '\r', '\n']), "{:?}", k);
             prop_assert!(!v.contains(['\r', '\n']), "{:?}", v);
         }
+    }
+}
+
+/// What the collector would write: its message cleaned as the log file keeps it.
+fn cleaned(message: &str) -> String {
+    message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+proptest! {
+    #![proptest_config(cases(512))]
+
+    /// Any 2xx body, in either protocol, is read without a panic; what it yields is
+    /// bounded and free of control characters (SPEC S-21, R-4).
+    #[test]
+    fn any_response_body_is_handled(body in vec(any::<u8>(), 0..256), protobuf in any::<bool>()) {
+        let content_type = if protobuf { "application/x-protobuf" } else { "application/json" };
+        if let Some((_, message)) = partial_success(content_type, &body) {
+            prop_assert!(message.chars().count() <= 200);
+            prop_assert!(!message.chars().any(char::is_control), "{:?}", message);
+        }
+    }
+
+    /// A real `ExportTraceServiceResponse`, encoded with the official generated types or
+    /// written in the JSON mapping (int64 as a string or a number), is read as what it says.
+    #[test]
+    fn real_partial_successes_are_read(rejected in any::<i64>(), message in any::<String>()) {
+        use opentelemetry_proto::tonic::collector::trace::v1::{
+            ExportTracePartialSuccess, ExportTraceServiceResponse,
+        };
+        use prost::Message;
+        let expected = (u64::try_from(rejected).unwrap_or(0), cleaned(&message));
+        let response = ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans: rejected,
+                error_message: message.clone(),
+            }),
+        };
+        let bytes = response.encode_to_vec();
+        prop_assert_eq!(partial_success("application/x-protobuf", &bytes), Some(expected.clone()));
+        let quoted = serde_json::json!({
+            "partialSuccess": { "rejectedSpans": rejected.to_string(), "errorMessage": message }
+        });
+        let number = serde_json::json!({
+            "partialSuccess": { "rejectedSpans": rejected, "errorMessage": message }
+        });
+        for json in [quoted, number] {
+            let body = serde_json::to_vec(&json).unwrap();
+            prop_assert_eq!(partial_success("application/json", &body), Some(expected.clone()));
+        }
+    }
+
+    /// `Retry-After`: any value is handled; a hold is always ahead and at most a day away;
+    /// whole seconds and HTTP dates name the time they say.
+    #[test]
+    fn retry_after_values(value in any::<String>(), seconds in 1u64..200_000, now in 0u64..4_000_000_000) {
+        let now_ms = now * 1000;
+        if let Some(until) = retry_at(&value, now_ms) {
+            prop_assert!(until > now_ms && until <= now_ms + 86_400_000);
+        }
+        let expected = now_ms + seconds.min(86_400) * 1000;
+        prop_assert_eq!(retry_at(&seconds.to_string(), now_ms), Some(expected));
+        prop_assert_eq!(retry_at(&http_date(now_ms + seconds * 1000), now_ms), Some(expected));
     }
 }

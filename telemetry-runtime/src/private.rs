@@ -432,6 +432,27 @@ pub mod fuzz {
         crate::deliver::otlp::encode(protocol, service_name, &wire, &refs)
     }
 
+    /// What a 2xx response body says (SPEC S-21): `(rejectedSpans, errorMessage)` of an
+    /// OTLP partial success read in the protocol of `content_type`, bounded and cleaned;
+    /// `None` when the body is not one.
+    #[cfg(feature = "telemetry")]
+    pub fn partial_success(content_type: &str, body: &[u8]) -> Option<(u64, String)> {
+        crate::deliver::response::partial_success(content_type, body)
+    }
+
+    /// When a `Retry-After` value read at `now_ms` (Unix ms) says to try again, as Unix ms.
+    #[cfg(feature = "telemetry")]
+    pub fn retry_at(value: &str, now_ms: u64) -> Option<u64> {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms);
+        crate::deliver::response::retry_at(value, now)
+    }
+
+    /// Unix milliseconds as an HTTP date (`Retry-After`'s second form).
+    #[cfg(feature = "telemetry")]
+    pub fn http_date(ms: u64) -> String {
+        crate::deliver::response::http_date(ms)
+    }
+
     /// Parses an endpoint URL: its form without credentials, or the error phrase.
     #[cfg(feature = "telemetry")]
     pub fn parse_endpoint(raw: &str) -> Result<String, &'static str> {

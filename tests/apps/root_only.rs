@@ -3,8 +3,9 @@
 //! its options (from the command line and from the environment), its duration and the
 //! process's exit code (`--fail N`); `--telemetry <action>` ([`cli_telemetry::TelemetryFlag`])
 //! gives the person running it the lasting choice without a subcommand. Positionals are
-//! paths. `FIXTURE_PROCESS_EXIT=<code>` ends the process through `std::process::exit`.
-//! Tests: tests/root_only.rs.
+//! paths. `FIXTURE_PROCESS_EXIT=<code>` ends the process through `std::process::exit`;
+//! `FIXTURE_APP_SAMPLE_RATE=<r>` is the author's sample rate. Tests: tests/root_only.rs,
+//! tests/high_volume.rs.
 
 use std::process::ExitCode;
 
@@ -49,6 +50,13 @@ fn main() -> ExitCode {
         .env_prefix("APP")
         .version(env!("CARGO_PKG_VERSION"))
         .endpoint("https://telemetry.invalid/v1/traces")
+        // The author's sample rate (SPEC S-20); a knob of this fixture, for tests/high_volume.rs.
+        .sample_rate(
+            std::env::var("FIXTURE_APP_SAMPLE_RATE")
+                .ok()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(1.0),
+        )
         .install();
     let cli: Cli = cli_telemetry::parse();
     if let Some(code) = cli.telemetry.run_for(&Cli::command()) {

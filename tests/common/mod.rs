@@ -265,7 +265,46 @@ pub struct Received {
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When it arrived.
+    pub at: std::time::SystemTime,
+    /// The status it was answered with (scripted receivers; 0 otherwise).
+    pub answered: u16,
 }
+
+/// One answer of a scripted receiver ([`Receiver::start_script`]).
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// `status` with `{}` as a JSON body.
+    pub fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            content_type: "application/json".into(),
+            body: b"{}".to_vec(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        self.content_type = content_type.into();
+        self.body = body.into();
+        self
+    }
+}
+
+/// The replies still to give; the last one repeats.
+type Script = Arc<Mutex<std::collections::VecDeque<Reply>>>;
 
 impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -285,6 +324,19 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// A plain-HTTP receiver answering with `replies` in turn, the last one for every
+    /// request after.
+    pub fn start_script(replies: Vec<Reply>) -> Receiver {
+        assert!(!replies.is_empty());
+        Self::start_inner(
+            Mode::Status(200),
+            None,
+            Some(Arc::new(Mutex::new(replies.into()))),
+        )
+    }
+}
+
+impl Receiver {
     pub fn start(mode: Mode) -> Receiver {
         Self::start_with(mode, None)
     }
@@ -295,6 +347,14 @@ impl Receiver {
     }
 
     fn start_with(mode: Mode, tls: Option<Arc<rustls::ServerConfig>>) -> Receiver {
+        Self::start_inner(mode, tls, None)
+    }
+
+    fn start_inner(
+        mode: Mode,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        script: Option<Script>,
+    ) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -302,16 +362,16 @@ impl Receiver {
         let https = tls.is_some();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (r, tls) = (r.clone(), tls.clone());
+                let (r, tls, script) = (r.clone(), tls.clone(), script.clone());
                 std::thread::spawn(move || {
                     let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
                     match tls {
-                        None => serve(stream, mode, r),
+                        None => serve(stream, mode, r, script),
                         Some(config) => {
                             let Ok(conn) = rustls::ServerConnection::new(config) else {
                                 return;
                             };
-                            serve(rustls::StreamOwned::new(conn, stream), mode, r)
+                            serve(rustls::StreamOwned::new(conn, stream), mode, r, script)
                         }
                     }
                 });
@@ -377,7 +437,12 @@ pub fn read_request_head(reader: &mut impl BufRead) -> Option<(String, Vec<(Stri
     Some((request_line.trim_end().to_owned(), headers))
 }
 
-fn serve<S: Read + Write>(stream: S, mode: Mode, requests: Arc<Mutex<Vec<Received>>>) {
+fn serve<S: Read + Write>(
+    stream: S,
+    mode: Mode,
+    requests: Arc<Mutex<Vec<Received>>>,
+    script: Option<Script>,
+) {
     let mut reader = BufReader::new(stream);
     loop {
         let Some((request_line, headers)) = read_request_head(&mut reader) else {
@@ -401,7 +466,40 @@ fn serve<S: Read + Write>(stream: S, mode: Mode, requests: Arc<Mutex<Vec<Receive
             path,
             headers,
             body,
+            at: std::time::SystemTime::now(),
+            answered: 0,
         };
+        if let Some(script) = &script {
+            let reply = {
+                let mut replies = script.lock().unwrap();
+                if replies.len() > 1 {
+                    replies.pop_front().unwrap()
+                } else {
+                    replies[0].clone()
+                }
+            };
+            requests.lock().unwrap().push(Received {
+                answered: reply.status,
+                ..received
+            });
+            let mut head = format!(
+                "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+                reply.status,
+                reply.content_type,
+                reply.body.len()
+            );
+            for (name, value) in &reply.headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str("\r\n");
+            let mut bytes = head.into_bytes();
+            bytes.extend_from_slice(&reply.body);
+            let writer = reader.get_mut();
+            if writer.write_all(&bytes).is_err() || writer.flush().is_err() {
+                return;
+            }
+            continue;
+        }
         let status = match mode {
             Mode::Status(s) => s,
             Mode::Delay(d) => {
