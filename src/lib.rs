@@ -110,6 +110,7 @@
 //! | `<PREFIX>_TELEMETRY_DELIVERY` | `detached` (sent after the exit by a background process) or `inline` |
 //! | `<PREFIX>_TELEMETRY_SENDER_LIFE_MS` | the detached sender's longest life (default 10 s) |
 //! | `<PREFIX>_TELEMETRY_PROTOCOL` | `http/json` (default) or `http/protobuf` |
+//! | `<PREFIX>_TELEMETRY_SAMPLE_RATE` | keep this share of runs (0–1); lowers [`Telemetry::sample_rate`], never raises it |
 //! | `<PREFIX>_TELEMETRY_HEADERS` | request headers, `name=value,…` (values never shown) |
 //! | `SSL_CERT_FILE`, `SSL_CERT_DIR` | CA certificates to trust instead of the system's |
 //! | `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY` | proxies, as curl uses them |

@@ -129,13 +129,22 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 # --- the scripted mix -------------------------------------------------------------------
 class Run:
-    def __init__(self, app, args, env=None, cwd=None, home=None, version=None, code=0, kill_after=None):
+    def __init__(self, app, args, env=None, cwd=None, home=None, version=None, code=0, kill_after=None,
+                 sample=None):
         self.app, self.args, self.env = app, args, dict(env or {})
         self.cwd, self.home, self.version, self.code = cwd, home, version, code
+        # Sampled at this rate (WERF_TELEMETRY_SAMPLE_RATE): kept or not, the script can't
+        # know in advance; delivered inline, so that what is kept is in before it exits.
+        self.sample = sample
+        if sample is not None:
+            self.env.update(WERF_TELEMETRY_SAMPLE_RATE=str(sample), WERF_TELEMETRY_DELIVERY="inline")
         # Killed with SIGKILL after this many seconds: CommandStarted, no CommandExited.
         self.kill_after = kill_after
         if kill_after is not None:
             self.code = -9
+
+
+SAMPLED_RUNS, SAMPLE_RATE = 40, 0.5
 
 
 def scenario(repos, homes):
@@ -165,6 +174,9 @@ def scenario(repos, homes):
                  version="1.3.0", kill_after=0.5))
     r.append(Run("werf", ["kube-run", "--exit-code", "3"], version="1.2.1", code=3))
     r.append(Run("werf", ["kube-run", "--exit-code", "0"], env={"GITHUB_ACTIONS": "true"}, version="1.3.0"))
+    # A high-volume command, sampled: each run kept with probability 1/2 (SPEC S-20).
+    for _ in range(SAMPLED_RUNS):
+        r.append(Run("werf", ["kube-run", "--exit-code", "0"], version="1.3.0", sample=SAMPLE_RATE))
     # The werf-wire fixture sends an installation id: three installations (homes), one CI.
     for i, home in enumerate(homes):
         for _ in range(2):
@@ -196,20 +208,29 @@ def run_all(runs, bins, url, scratch):
         run.status = p.wait(timeout=60)
 
 
-def received(event_type):
+def is_sampled(row):
+    return "sampleRate" in json.loads(row["SpanAttributes"].get("attributes", "{}"))
+
+
+def received(event_type, sampled=None):
+    """Spans of `event_type` received; only unsampled (False) or sampled (True) ones."""
     with Receiver.lock:
         return sum(1 for body in Receiver.bodies for row in rows_of(body)
-                   if row["SpanAttributes"].get("eventType") == event_type)
+                   if row["SpanAttributes"].get("eventType") == event_type
+                   and (sampled is None or is_sampled(row) == sampled))
 
 
 def wait_for_delivery(runs, limit=20.0):
     """Detached senders deliver after each run exits (a killed run's CommandStarted too):
-    wait until every run's events are in, or `limit` seconds."""
-    started = len(runs)
-    exited = sum(1 for r in runs if r.kill_after is None)
+    wait until every unsampled run's events are in, or `limit` seconds. (Sampled runs went
+    inline: what they kept is in already.)"""
+    unsampled = [r for r in runs if r.sample is None]
+    started = len(unsampled)
+    exited = sum(1 for r in unsampled if r.kill_after is None)
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if received("CommandStarted") >= started and received("CommandExited") >= exited:
+        if (received("CommandStarted", sampled=False) >= started
+                and received("CommandExited", sampled=False) >= exited):
             return True
         time.sleep(0.1)
     return False
@@ -308,7 +329,14 @@ def main():
         n = db.rows("SELECT count() AS n FROM otel_traces")[0]["n"]
         c.check("every span is a row", int(n) == len(rows) and len(rows) > 0, f"{n} vs {len(rows)}")
 
-        werf_runs = [r for r in runs if r.app == "werf"]
+        # Sampled runs: which were kept, the receiver knows (their executionIDs); each kept
+        # one stands for 1/rate runs. The checks below expect the unsampled runs exactly and
+        # the sampled ones as kept/rate, which the queries must return exactly; one check
+        # compares that estimate with the runs actually made, within a stated tolerance.
+        kept = len({row["SpanAttributes"]["executionID"] for row in rows if is_sampled(row)})
+        scaled = round(kept / SAMPLE_RATE)
+        sampled_runs = [r for r in runs if r.sample is not None]
+        werf_runs = [r for r in runs if r.app == "werf" and r.sample is None]
         # Runs that ended (05–07 read CommandExited); the killed one did not.
         ended = [r for r in werf_runs if r.kill_after is None]
         params = {"app": ("String", "werf"), "days": ("UInt32", 30), "grace_minutes": ("UInt32", 0)}
@@ -335,6 +363,20 @@ def main():
             return "werf " + " ".join(out[: sub[head]])
 
         expected_runs = Counter(path_of(r.args) for r in werf_runs)
+        expected_runs["werf kube-run"] += scaled
+        # SPEC S-20: the scaled estimate against what the script ran. Binomial(n, rate): the
+        # estimate's standard deviation is sqrt(n·rate·(1−rate))/rate; the stated tolerance
+        # is four of them (a false alarm once in ~16,000 runs of this script).
+        sigma = (SAMPLED_RUNS * SAMPLE_RATE * (1 - SAMPLE_RATE)) ** 0.5 / SAMPLE_RATE
+        c.check(f"sampled runs: {kept} of {SAMPLED_RUNS} kept at rate {SAMPLE_RATE}, estimated {scaled}, "
+                f"within 4σ (±{4 * sigma:.0f}) of the {SAMPLED_RUNS} made",
+                abs(scaled - SAMPLED_RUNS) <= 4 * sigma and 0 < kept < SAMPLED_RUNS,
+                f"{scaled} vs {SAMPLED_RUNS}")
+        sampled_rows = [row for row in rows if is_sampled(row)]
+        c.check("sampled runs: whole (a CommandStarted and a CommandExited each), every event with the rate",
+                len(sampled_rows) == 2 * kept and all(
+                    json.loads(row["SpanAttributes"]["attributes"])["sampleRate"] == SAMPLE_RATE
+                    for row in sampled_rows), f"{len(sampled_rows)} rows for {kept} runs")
         got_runs = {row["command"]: int(row["runs"]) for row in results["01_runs_per_command.sql"]}
         c.check("runs per command", got_runs == dict(expected_runs), f"{got_runs} vs {dict(expected_runs)}")
 
@@ -351,6 +393,9 @@ def main():
         c.check("option usage: global --dir under helm get-release",
                 usage["werf helm get-release"]["dir"] == (5, 5, 0), str(dict(usage["werf helm get-release"])))
         c.check("option usage: positionals never listed", "images" not in usage["werf build"], str(dict(usage["werf build"])))
+        kube = sum(1 for r in werf_runs if path_of(r.args) == "werf kube-run") + scaled
+        c.check("option usage: --exit-code of kube-run, sampled runs scaled",
+                usage["werf kube-run"]["exit-code"] == (kube, kube, 0), str(dict(usage["werf kube-run"])))
 
         never = defaultdict(set)
         for row in results["03_never_used_options.sql"]:
@@ -377,12 +422,14 @@ def main():
             e[0] += 1
             e[1] += r.code != 0
             e[2].add(r.code)
+        exp_fail["werf kube-run"][0] += scaled
         c.check("failures by command", fails == {k: (v[0], v[1], sorted(v[2])) for k, v in exp_fail.items()},
                 f"{fails}")
 
         by_version = Counter()
         for r in ended:
             by_version[(r.version, r.code)] += 1
+        by_version[("1.3.0", 0)] += scaled
         got_bv = {(row["version"], int(row["exit_code"])): int(row["runs"]) for row in results["06_exit_codes_by_version.sql"]}
         c.check("exit codes by version", got_bv == dict(by_version), f"{got_bv} vs {dict(by_version)}")
 
@@ -404,7 +451,8 @@ def main():
         ci_rows = [p for p in plat if p["ci"] in (True, 1, "true")]
         c.check("CI processes and their systems", sum(int(p["processes"]) for p in ci_rows) == 2
                 and {p["ci_name"] for p in ci_rows} == {"gitlab", "github-actions"}, str(ci_rows))
-        c.check("processes per version", sum(int(p["processes"]) for p in plat) == len(werf_runs), str(plat))
+        c.check("processes per version", sum(int(p["processes"]) for p in plat) == len(werf_runs) + scaled,
+                str(plat))
 
         killed = [r for r in werf_runs if r.kill_after is not None]
         interrupted = {(row["command"], row["version"]): (int(row["runs"]), int(row["interrupted"]))
@@ -428,8 +476,10 @@ def main():
                                    FROM otel_traces WHERE ServiceName = {app:String}""", params))
         c.check("projects: the two repositories", int(projects[0]["p"]) == 2, str(projects))
 
-        report(a.out, results, cat, durations)
-        c.check("report written", os.path.getsize(os.path.join(a.out, "report.html")) > 1000)
+        report(a.out, results, cat, durations, sampled=kept > 0)
+        page = open(os.path.join(a.out, "report.html")).read()
+        c.check("report written", len(page) > 1000)
+        c.check("the report says its counts are estimates (sampled runs present)", ESTIMATES in page)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"{c.passed} passed, {c.failed} failed")
@@ -482,7 +532,10 @@ def stacked(versions, codes, counts, width=520):
     return "".join(out)
 
 
-def report(out_dir, results, catalog, durations):
+ESTIMATES = "Counts are estimates"
+
+
+def report(out_dir, results, catalog, durations, sampled=False):
     runs = [(r["command"], int(r["runs"])) for r in results["01_runs_per_command.sql"]]
     never = defaultdict(list)
     for r in results["03_never_used_options.sql"]:
@@ -522,11 +575,13 @@ h1 {{ font-size: 24px; margin: 0 0 4px; }} h2 {{ font-size: 17px; margin: 26px 0
 h3 {{ font-size: 14px; margin: 10px 0 2px; }} .sub {{ color: #6b7280; }} svg text {{ font-size: 12px; fill: #111827; }}
 table {{ border-collapse: collapse; }} td, th {{ padding: 3px 12px; border-bottom: 1px solid #f3f4f6; text-align: right; }}
 td:first-child, th:first-child {{ text-align: left; }} .never {{ color: #9ca3af; margin: 0 0 6px 156px; }}
+.estimate {{ background: #fef3c7; padding: 4px 10px; border-radius: 4px; display: inline-block; }}
 .grid {{ display: grid; grid-template-columns: 1fr 1fr; gap: 0 30px; }}
 </style></head><body>
 <h1>werf — usage report</h1>
 <div class=sub>last 30 days · from <code>otel_traces</code> (collector → ClickHouse) and the command catalog ·
 queries in examples/backend/queries/</div>
+{f'<p class=estimate>{ESTIMATES}: some runs were sampled, and each event kept stands for 1/sampleRate runs (installations and projects are distinct ids seen: a lower bound).</p>' if sampled else ''}
 <h2>Runs per command</h2>{bars(runs, unit="")}
 <h2>Options per command <span class=sub>(grey: in the catalog, never used)</span></h2>
 <div class=grid>{''.join(option_sections)}</div>

@@ -5,6 +5,8 @@
 -- never see them. A run still going has no CommandExited yet either: only runs started
 -- more than {grace_minutes} minutes ago count (60 is a sane default; more for commands
 -- that run for hours). Per command and version, with the share of that command's runs.
+-- Sampled tools (SPEC S-20): each event stands for 1 / attributes.sampleRate runs' events
+-- (1 when absent), so counts are sums of that weight: estimates when any run was sampled.
 -- clickhouse-client --param_app=werf --param_days=30 --param_grace_minutes=60 \
 --   --queries-file queries/10_interrupted_runs.sql
 WITH
@@ -13,6 +15,8 @@ WITH
             SpanAttributes['executionID'] AS execution,
             SpanAttributes['command'] AS command,
             any(JSONExtractString(SpanAttributes['attributes'], 'version')) AS version,
+            any(if(JSONHas(SpanAttributes['attributes'], 'sampleRate'),
+                   1 / JSONExtractFloat(SpanAttributes['attributes'], 'sampleRate'), 1)) AS weight,
             min(Timestamp) AS started_at
         FROM otel_traces
         WHERE ServiceName = {app:String}
@@ -33,9 +37,9 @@ WITH
 SELECT
     s.command AS command,
     s.version AS version,
-    count() AS runs,
-    countIf(e.has_exit = 0) AS interrupted,
-    round(interrupted / runs, 3) AS interrupted_rate
+    toUInt64(round(sum(s.weight))) AS runs,
+    toUInt64(round(sumIf(s.weight, e.has_exit = 0))) AS interrupted,
+    round(sumIf(s.weight, e.has_exit = 0) / sum(s.weight), 3) AS interrupted_rate
 FROM started AS s
 LEFT JOIN exited AS e ON s.execution = e.execution AND s.command = e.command
 WHERE s.started_at <= now() - toIntervalMinute({grace_minutes:UInt32})
