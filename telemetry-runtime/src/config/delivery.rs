@@ -137,14 +137,7 @@ pub(crate) fn resolve(
                     },
                 )
             }
-            None => {
-                let mut note = Note::warn(format!("{var} is neither detached nor inline; ignored"));
-                note.as_typed = Some(format!(
-                    "{var}={:?} is neither detached nor inline; ignored",
-                    value.to_string_lossy()
-                ));
-                notes.push(note);
-            }
+            None => notes.push(Note::ignored(var, &value, "is neither detached nor inline")),
         }
     }
     if let Some(mode) = app {

@@ -27,6 +27,17 @@ impl Note {
         }
     }
 
+    /// `{var} {what}; ignored` for the log file (which never gets the value, whatever it
+    /// is), and the same with the value as the person typed it for status (their terminal).
+    pub(crate) fn ignored(var: &str, value: &OsStr, what: &str) -> Self {
+        let mut note = Note::warn(format!("{var} {what}; ignored"));
+        note.as_typed = Some(format!(
+            "{var}={:?} {what}; ignored",
+            value.to_string_lossy()
+        ));
+        note
+    }
+
     /// What status shows: the value as typed when there is one.
     pub fn shown(&self) -> &str {
         self.as_typed.as_deref().unwrap_or(&self.message)

@@ -26,13 +26,7 @@ pub(crate) fn rate(app_rate: f64, var: &str, env: &dyn Env, notes: &mut Vec<Note
         .filter(|r| (0.0..=1.0).contains(r));
     match parsed {
         None => {
-            // The log file gets no value (it may be anything); status shows it as typed.
-            let mut note = Note::warn(format!("{var} is not a rate between 0 and 1; ignored"));
-            note.as_typed = Some(format!(
-                "{var}={:?} is not a rate between 0 and 1; ignored",
-                value.to_string_lossy()
-            ));
-            notes.push(note);
+            notes.push(Note::ignored(var, &value, "is not a rate between 0 and 1"));
             app_rate
         }
         Some(wanted) if wanted > app_rate => {
