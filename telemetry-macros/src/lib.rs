@@ -62,14 +62,19 @@ fn translate(args: TokenStream, item: TokenStream, which: Which) -> TokenStream 
 }
 
 /// Without the `telemetry` feature both attributes leave the function unchanged (for
-/// packagers; misuse is still an error): `func` as written, less the pair's partner.
-fn unchanged(func: ast::Func) -> proc_macro2::TokenStream {
+/// packagers; misuse is still an error): `func` as written, less the pair's partner —
+/// whose path is named once inside (`use path as _;`), so that the `use` that brought it
+/// in is not reported unused.
+fn unchanged(func: ast::Func, partner: Option<&syn::Path>) -> proc_macro2::TokenStream {
     let ast::Func {
         attrs,
         vis,
         sig,
-        block,
+        mut block,
     } = func;
+    if let Some(path) = partner {
+        block.stmts.insert(0, syn::parse_quote!(use #path as _;));
+    }
     quote::quote!(#(#attrs)* #vis #sig #block)
 }
 
@@ -86,7 +91,7 @@ fn translate_tokens(
         (Which::Command, None) => {
             valid::check(&args, &func)?;
             if !cfg!(feature = "telemetry") {
-                return Ok(unchanged(func));
+                return Ok(unchanged(func, None));
             }
             return Ok(expand::instrument(&args, func));
         }
@@ -101,11 +106,11 @@ fn translate_tokens(
     if let Err(err) = checked {
         // The item without the partner, so that the user sees only this one error.
         let mut out = err.to_compile_error();
-        out.extend(unchanged(func));
+        out.extend(unchanged(func, partner_path.as_ref()));
         return Ok(out);
     }
     if !cfg!(feature = "telemetry") {
-        return Ok(unchanged(func));
+        return Ok(unchanged(func, partner_path.as_ref()));
     }
     Ok(entry::expand(
         &main_args,

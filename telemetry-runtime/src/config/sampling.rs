@@ -40,6 +40,7 @@ pub(crate) fn rate(app_rate: f64, var: &str, env: &dyn Env, notes: &mut Vec<Note
 }
 
 /// Whether this run is kept at `rate`: drawn on the first call, the same answer after.
+#[cfg(feature = "telemetry")]
 pub(crate) fn keep(rate: f64) -> bool {
     *KEPT.get_or_init(|| draw(rate))
 }
@@ -49,6 +50,7 @@ pub(crate) fn drawn() -> Option<bool> {
     KEPT.get().copied()
 }
 
+#[cfg(feature = "telemetry")]
 fn draw(rate: f64) -> bool {
     if rate >= 1.0 {
         return true;
@@ -64,11 +66,6 @@ fn draw(rate: f64) -> bool {
 fn uniform() -> f64 {
     let bits = u64::from_le_bytes(crate::random::bytes::<8>()) >> 11;
     bits as f64 / (1u64 << 53) as f64
-}
-
-#[cfg(not(feature = "telemetry"))]
-fn uniform() -> f64 {
-    0.0
 }
 
 /// An application's rate: clamped into [0, 1]; NaN counts as 1 (keep everything).
@@ -115,6 +112,7 @@ mod tests {
         assert!(notes.is_empty());
     }
 
+    #[cfg(feature = "telemetry")]
     #[test]
     fn the_draw_keeps_about_the_rate() {
         assert!(draw(1.0) && !draw(0.0) && !draw(f64::NAN));

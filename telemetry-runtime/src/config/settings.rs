@@ -35,6 +35,7 @@ pub(crate) struct Settings {
     /// The share of runs kept (SPEC S-20): the application's rate, or the person's lower one.
     pub sample_rate: f64,
     /// `User-Agent` of every request: `<app>/<version> cli-telemetry/<version>` (S-21).
+    #[cfg_attr(not(feature = "telemetry"), allow(dead_code))] // no requests without it
     pub user_agent: String,
 }
 

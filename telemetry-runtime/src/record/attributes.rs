@@ -81,6 +81,7 @@ pub(crate) fn detect(app: &AppConfig, env: &dyn Env, notes: &mut Vec<Note>) -> A
 }
 
 /// `attributes` with the sample rate in force: carried only when below 1 (SPEC S-20).
+#[cfg(feature = "telemetry")]
 pub(crate) fn with_sample_rate(mut attributes: Attributes, rate: f64) -> Attributes {
     attributes.sample_rate = (rate < 1.0).then_some(rate);
     attributes

@@ -57,10 +57,18 @@ impl Invocation {
     /// parsing.
     pub(crate) fn usage_path(cmd: Command, args: &[OsString]) -> Arc<str> {
         let root = cmd.get_name().to_owned();
-        match lenient(cmd).try_get_matches_from(args) {
-            Ok(m) => Invocation::path_only(&root, &m).command,
-            Err(_) => root.into(),
-        }
+        // clap's own checks of a command tree (debug builds) ran when the app's parse built
+        // it; should one still object to the lenient settings, the path is the root's.
+        let reached = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            lenient(cmd)
+                .try_get_matches_from(args)
+                .ok()
+                .map(|m| Invocation::path_only(&root, &m).command)
+        }));
+        reached
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| root.as_str().into())
     }
 }
 
