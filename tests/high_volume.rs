@@ -519,3 +519,51 @@ fn requests_name_the_tool_and_the_library_on_both_transports() {
         }
     }
 }
+
+/// SPEC R-5 while a `Retry-After` holds: a sender waiting for the time stops at an opt-out,
+/// deletes the queue, sends nothing more and is gone; no sender is left.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_opt_out_ends_a_sender_waiting_for_the_time() {
+    let receiver = Receiver::start_script(vec![
+        Reply::status(503).header("Retry-After", "15"),
+        Reply::status(200),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("t.log");
+    let home = new_home();
+    // A life long enough to wait for the time: only the opt-out can end it early.
+    let run = werf_to(&home, &receiver.url(), &log)
+        .env("WERF_TELEMETRY_DELIVERY", "detached")
+        .env("WERF_TELEMETRY_SENDER_LIFE_MS", "40000")
+        .run();
+    assert_eq!(run.code(), Some(0));
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            !read_log(&log)
+                .diagnostics_containing("waits until the time the endpoint asked for")
+                .is_empty()
+        }),
+        "{:?}",
+        read_log(&log).diagnostics
+    );
+    let pids = common::sender_pids(&log);
+    assert_eq!(pids.len(), 1);
+    assert!(common::procs::alive(pids[0]), "the sender waits");
+    let disable = werf(&["telemetry", "disable"]).home(Some(&home)).run();
+    assert_eq!(disable.code(), Some(0));
+    assert!(
+        eventually(Duration::from_secs(5), || !common::procs::alive(pids[0])),
+        "the sender ended at the opt-out, ten seconds before the time"
+    );
+    assert!(!read_log(&log)
+        .diagnostics_containing("the detached sender stopped and deleted the queue")
+        .is_empty());
+    assert!(!home.path().join("cache/werf/telemetry-spool").exists());
+    assert!(common::procs::senders_under(home.path()).is_empty());
+    // Nothing is left that could send: only the one request that got the 503.
+    assert_eq!(receiver.requests().len(), 1);
+    assert!(read_log(&log)
+        .diagnostics_containing("event delivered")
+        .is_empty());
+}

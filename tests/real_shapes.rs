@@ -10,34 +10,12 @@ mod common;
 use std::time::Duration;
 
 use cli_telemetry::testing::Log;
-use common::{example, example_bin, read_log, werf, Finished, Mode, Receiver, Run};
+use common::{example, example_bin, read_log, Finished, Mode, Receiver, Run};
 
-/// Runs `args` of the fixture `bin` (or the mini-werf) with telemetry on and off, asserts
-/// the same output, and returns the run with telemetry on and its log file.
+/// [`common::on_and_off`], without the receiver.
 fn on_and_off(bin: &str, args: &[&str], mode: Mode, extra: &[(&str, &str)]) -> (Finished, Log) {
-    let receiver = Receiver::start(mode);
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("t.log");
-    let build = |on: bool| -> Run {
-        let mut run = if bin == "werf" {
-            werf(args)
-        } else {
-            example(&example_bin(bin), args)
-        };
-        for (k, v) in extra {
-            run = run.env(k, v);
-        }
-        match (on, bin) {
-            (true, "werf") => run.telemetry(&receiver.url(), &log),
-            (true, _) => run.app_telemetry(&receiver.url(), &log),
-            (false, "werf") => run.env("WERF_TELEMETRY", "0"),
-            (false, _) => run.env("APP_TELEMETRY", "0"),
-        }
-    };
-    let on = build(true).run();
-    let off = build(false).run();
-    on.assert_same_as(&off, &format!("{bin} {args:?}"));
-    (on, read_log(&log))
+    let (run, log, _) = common::on_and_off(bin, args, mode, extra);
+    (run, log)
 }
 
 /// The process exits with `code`, and so says the last CommandExited; every command

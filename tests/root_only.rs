@@ -16,27 +16,9 @@ fn root_only(args: &[&str]) -> Run {
     example(&example_bin("root_only"), args)
 }
 
-/// `args` of fixture `bin` with telemetry on (inline, to `receiver`) and off, in homes of
-/// their own; same output; the run with telemetry on and its log.
+/// [`common::on_and_off`] with a healthy receiver.
 fn on_and_off(bin: &str, args: &[&str], env: &[(&str, &str)]) -> (Finished, Log, Receiver) {
-    let receiver = Receiver::start(Mode::Status(200));
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("t.log");
-    let with_env = |mut run: Run| {
-        for (k, v) in env {
-            run = run.env(k, v);
-        }
-        run
-    };
-    let bin = example_bin(bin);
-    let on = with_env(example(&bin, args))
-        .app_telemetry(&receiver.url(), &log)
-        .run();
-    let off = with_env(example(&bin, args))
-        .env("APP_TELEMETRY", "0")
-        .run();
-    on.assert_same_as(&off, &format!("{args:?}"));
-    (on, read_log(&log), receiver)
+    common::on_and_off(bin, args, Mode::Status(200), env)
 }
 
 fn options(log: &Log) -> Vec<(String, bool, bool, u64)> {

@@ -107,7 +107,7 @@ where
 
 /// clap's help, version or usage error ends the process (SPEC S-11). Help and version are
 /// not runs: commands that have not reported CommandStarted are dropped. A usage error is a
-/// run of the deepest subcommand clap reached in `args` under `cmd` (as the app built it),
+/// run of the deepest subcommand clap reached in `args` under `cmd` (the app's command),
 /// without options, CommandExited 2. Either way what is pending is delivered (or handed
 /// off) first; clap's output and exit code are unchanged.
 fn clap_exit(err: clap::Error, cmd: Command, args: &[OsString]) -> ! {
@@ -168,12 +168,13 @@ where
         return cmd.get_matches_from(args);
     }
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let original = cmd.clone();
-    let matches = cmd
-        .try_get_matches_from_mut(&args)
-        .unwrap_or_else(|e| clap_exit(e, original, &args));
-    record(&cmd, &matches);
-    matches
+    match cmd.try_get_matches_from_mut(&args) {
+        Ok(matches) => {
+            record(&cmd, &matches);
+            matches
+        }
+        Err(e) => clap_exit(e, cmd, &args),
+    }
 }
 
 /// Records what the application parsed itself. `cmd` must be the command `matches` came

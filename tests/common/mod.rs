@@ -247,6 +247,41 @@ fn without_thread_ids(text: &str) -> String {
     out
 }
 
+/// Runs `args` of the fixture app `bin` (env prefix `APP`), or of the mini-werf (`"werf"`),
+/// with telemetry on (inline, to a receiver answering as `mode`, logging to a file) and off,
+/// each in a home of its own, with `env` set for both; asserts the same output, and returns
+/// the run with telemetry on, its log file and the receiver.
+pub fn on_and_off(
+    bin: &str,
+    args: &[&str],
+    mode: Mode,
+    env: &[(&str, &str)],
+) -> (Finished, cli_telemetry::testing::Log, Receiver) {
+    let receiver = Receiver::start(mode);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("t.log");
+    let build = |on: bool| -> Run {
+        let mut run = if bin == "werf" {
+            werf(args)
+        } else {
+            example(&example_bin(bin), args)
+        };
+        for (k, v) in env {
+            run = run.env(k, v);
+        }
+        match (on, bin) {
+            (true, "werf") => run.telemetry(&receiver.url(), &log),
+            (true, _) => run.app_telemetry(&receiver.url(), &log),
+            (false, "werf") => run.env("WERF_TELEMETRY", "0"),
+            (false, _) => run.env("APP_TELEMETRY", "0"),
+        }
+    };
+    let on = build(true).run();
+    let off = build(false).run();
+    on.assert_same_as(&off, &format!("{bin} {args:?}"));
+    (on, read_log(&log), receiver)
+}
+
 /// How the loopback receiver answers.
 #[derive(Clone, Copy, Debug)]
 pub enum Mode {

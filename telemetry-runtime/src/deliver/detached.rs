@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Map;
 
-use super::fates::{corrupt_line, fate_line, hold_line, retryable, By};
+use super::fates::{corrupt_line, fate_line, retryable, By};
 use super::handoff::{SenderConfig, ARGV0, CONFIG, MARKER};
 use super::logfile::{diagnostic, LogFile};
 use super::otlp::Wire;
@@ -304,9 +304,8 @@ impl Drain<'_> {
                     return Some(Stop::LifeOver);
                 }
             };
-            if let Outcome::Throttled { until, .. } = outcome {
-                self.queue.hold_until(until);
-                self.log_line(&hold_line(until, None));
+            if let Some(line) = super::hold::hold_for(Some(self.queue), &outcome, None) {
+                self.log_line(&line);
             }
             if outcome == Outcome::Rejected(413) && batch.len() > 1 {
                 let second = batch.split_off(batch.len() / 2);

@@ -7,8 +7,12 @@
 use std::fs;
 use std::time::SystemTime;
 
+use serde_json::{Map, Value};
+
+use super::fates::hold_line;
 use super::queue::Queue;
 use super::response::unix_millis;
+use super::transport::Outcome;
 use crate::config::write_private;
 
 const FILE: &str = "retry-after";
@@ -33,6 +37,22 @@ impl Queue {
             let _ = fs::remove_file(&tmp);
         }
     }
+}
+
+/// After a request: a `Retry-After` (a throttled outcome) holds `queue`, if there is one;
+/// the line that names the time, for the log file of the process `run`.
+pub(super) fn hold_for(
+    queue: Option<&Queue>,
+    outcome: &Outcome,
+    run: Option<&str>,
+) -> Option<Map<String, Value>> {
+    let Outcome::Throttled { until, .. } = outcome else {
+        return None;
+    };
+    if let Some(queue) = queue {
+        queue.hold_until(*until);
+    }
+    Some(hold_line(*until, run))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde_json::Map;
 
-use super::fates::{corrupt_line, fate_line, hold_line, retryable, By};
+use super::fates::{corrupt_line, fate_line, retryable, By};
 use super::logfile::diagnostic;
 use super::otlp;
 use super::queue::DRAIN_BATCH;
@@ -156,11 +156,8 @@ impl Shared {
     /// A `Retry-After` on 429/503: the queue holds until then, and the log file says till
     /// when (SPEC S-21).
     fn note_throttle(&self, outcome: &Outcome) {
-        if let Outcome::Throttled { until, .. } = outcome {
-            if let Some(queue) = &self.queue {
-                queue.hold_until(*until);
-            }
-            self.log_line(&hold_line(*until, self.run_id()));
+        if let Some(line) = super::hold::hold_for(self.queue.as_ref(), outcome, self.run_id()) {
+            self.log_line(&line);
         }
     }
 

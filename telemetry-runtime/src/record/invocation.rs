@@ -52,9 +52,8 @@ impl Invocation {
     }
 
     /// The command path a usage error reached: the deepest subcommand clap gets to in
-    /// `args` when it parses them again leniently (errors ignored, no help or version
-    /// flags), the root if none. `cmd` is the command as the application built it, before
-    /// parsing.
+    /// `args` when it parses them again leniently (errors ignored), the root if none. `cmd` is the application's command, before parsing or as
+    /// the failed parse left it.
     pub(crate) fn usage_path(cmd: Command, args: &[OsString]) -> Arc<str> {
         let root = cmd.get_name().to_owned();
         // clap's own checks of a command tree (debug builds) ran when the app's parse built
@@ -73,7 +72,9 @@ impl Invocation {
 }
 
 /// `cmd` and its subcommands parsing whatever they can (SPEC S-11: the path of a usage
-/// error).
+/// error). With errors ignored clap stops at the first one, so a help or version flag after
+/// it is never read (and one before it would have been clap's answer, not an error): the
+/// command may be fresh, or built by the parse that failed.
 fn lenient(cmd: Command) -> Command {
     let names: Vec<String> = cmd
         .get_subcommands()
@@ -414,6 +415,24 @@ mod tests {
             assert_eq!(&*Invocation::usage_path(Cli::command(), &args), "werf");
         }
         assert_eq!(&*Invocation::usage_path(Cli::command(), &[]), "werf");
+        // The command as a failed parse left it (built): what `get_matches_from` hands over,
+        // so that a run that parses cleanly clones nothing.
+        for (args, path) in [
+            (
+                &["werf", "converge", "--bogus", "--help"][..],
+                "werf converge",
+            ),
+            (
+                &["werf", "helm", "gr", "-V", "--namespace"],
+                "werf helm get-release",
+            ),
+            (&["werf", "--bogus", "converge", "--help"], "werf"),
+        ] {
+            let mut built = Cli::command();
+            assert!(built.try_get_matches_from_mut(args).is_err());
+            let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+            assert_eq!(&*Invocation::usage_path(built, &args), path, "{args:?}");
+        }
     }
 
     #[test]
