@@ -446,20 +446,33 @@ fn retry_after_garbage_or_far_away() {
     );
 }
 
+/// A detached run whose sender's first request gets `503 Retry-After: retry_after`, the
+/// sender living `life_ms`: the receiver, the log file (in `dir`) and the run's home.
 #[cfg(target_os = "linux")]
-#[test]
-fn the_detached_sender_waits_for_the_time_within_its_life() {
+fn detached_run_told_to_wait(
+    retry_after: &str,
+    life_ms: &str,
+    dir: &tempfile::TempDir,
+) -> (Receiver, std::path::PathBuf, Arc<tempfile::TempDir>) {
     let receiver = Receiver::start_script(vec![
-        Reply::status(503).header("Retry-After", "1"),
+        Reply::status(503).header("Retry-After", retry_after),
         Reply::status(200),
     ]);
-    let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("t.log");
     let home = new_home();
     let run = werf_to(&home, &receiver.url(), &log)
         .env("WERF_TELEMETRY_DELIVERY", "detached")
+        .env("WERF_TELEMETRY_SENDER_LIFE_MS", life_ms)
         .run();
     assert_eq!(run.code(), Some(0));
+    (receiver, log, home)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_detached_sender_waits_for_the_time_within_its_life() {
+    let dir = tempfile::tempdir().unwrap();
+    let (receiver, log, _home) = detached_run_told_to_wait("1", "10000", &dir);
     let delivered = eventually(Duration::from_secs(15), || {
         read_log(&log)
             .diagnostics_containing("event delivered")
@@ -525,19 +538,9 @@ fn requests_name_the_tool_and_the_library_on_both_transports() {
 #[cfg(target_os = "linux")]
 #[test]
 fn an_opt_out_ends_a_sender_waiting_for_the_time() {
-    let receiver = Receiver::start_script(vec![
-        Reply::status(503).header("Retry-After", "15"),
-        Reply::status(200),
-    ]);
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("t.log");
-    let home = new_home();
     // A life long enough to wait for the time: only the opt-out can end it early.
-    let run = werf_to(&home, &receiver.url(), &log)
-        .env("WERF_TELEMETRY_DELIVERY", "detached")
-        .env("WERF_TELEMETRY_SENDER_LIFE_MS", "40000")
-        .run();
-    assert_eq!(run.code(), Some(0));
+    let (receiver, log, home) = detached_run_told_to_wait("15", "40000", &dir);
     assert!(
         eventually(Duration::from_secs(10), || {
             !read_log(&log)
