@@ -311,7 +311,8 @@ fn sigint_during_an_inline_exit_wait_loses_nothing() {
 
 #[test]
 fn an_opt_out_during_a_drain_stops_the_sender_and_empties_the_queue() {
-    let slow = Receiver::start(Mode::Delay(Duration::from_millis(1500)));
+    // Answers after 8 s: the sender is stopped with its request in flight.
+    let slow = Receiver::start(Mode::Delay(Duration::from_secs(8)));
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("t.log");
     let first = werf(CONVERGE);
@@ -319,11 +320,24 @@ fn an_opt_out_during_a_drain_stops_the_sender_and_empties_the_queue() {
     detached(first, &slow.url(), &log).run();
     assert!(eventually(LONG, || !sender_pids(&log).is_empty()));
     let sender = sender_pids(&log)[0];
+    assert!(
+        eventually(LONG, || received(&slow).len() == 2),
+        "the first run's request is in flight"
+    );
     // A second run only appends: the sender is busy with the first run's request.
-    detached(werf(CONVERGE).home(Some(&home)), &slow.url(), &log).run();
+    detached(werf(CONVERGE).home(Some(&home)), &slow.url(), &log)
+        .env("WERF_TELEMETRY_SENDER_LIFE_MS", "30000")
+        .run();
     let disable = werf(&["telemetry", "disable"]).home(Some(&home)).run();
     assert_eq!(disable.code(), Some(0));
     assert!(eventually(LONG, || !alive(sender)), "the sender stopped");
+    // Gone before the endpoint could have answered: it did not wait for the reply (the old
+    // sender re-read the choice only between requests).
+    let sent_at = slow.requests()[0].at;
+    assert!(
+        std::time::SystemTime::now() < sent_at + Duration::from_secs(8),
+        "it stopped mid-request, before the endpoint answered"
+    );
     let parsed = read_log(&log);
     let runs: Vec<&str> = parsed
         .events
@@ -428,7 +442,7 @@ fn a_corrupt_queue_file_and_an_unwritable_cache_dir_leave_the_command_unchanged(
     let log = dir.path().join("t.log");
     let run = werf(CONVERGE);
     let home = run.home_dir();
-    std::fs::create_dir_all(queue_dir(&home)).unwrap();
+    common::procs::private_dir(&queue_dir(&home));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -490,9 +504,8 @@ fn when_no_sender_can_be_started_the_run_delivers_inline_and_says_so() {
     let log = dir.path().join("t.log");
     let run = example(&bin, &["helm", "get-release", "--namespace", "n"]);
     let home = run.home_dir();
-    std::fs::create_dir_all(queue_dir(&home)).unwrap();
-    let lock = std::fs::File::create(queue_dir(&home).join("sender.lock")).unwrap();
-    lock.lock().unwrap();
+    common::procs::private_dir(&queue_dir(&home));
+    let lock = common::procs::hold_lock(&queue_dir(&home).join("sender.lock"));
     let mut child = detached(run, &receiver.url(), &log)
         .env("BENCH_WORK_MS", "1500")
         .spawn();

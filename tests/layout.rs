@@ -624,6 +624,76 @@ fn the_parts_are_folders_and_no_file_is_too_long() {
     }
 }
 
+/// The sub-part of a file of `part/` (issue 26: `deliver/` shows its halves): its folder
+/// inside the part, or the file itself when it lies loose in the part.
+fn sub_part_of(file: &str, part: &str) -> Option<String> {
+    let rest = file.strip_prefix(part)?;
+    Some(match rest.split_once('/') {
+        Some((dir, _)) => format!("{part}{dir}/"),
+        None => file.to_owned(),
+    })
+}
+
+fn sub_part_graph(
+    files: &BTreeMap<String, BTreeSet<String>>,
+    part: &str,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut parts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (file, targets) in files {
+        let Some(from) = sub_part_of(file, part) else {
+            continue;
+        };
+        let entry = parts.entry(from.clone()).or_default();
+        for t in targets {
+            if let Some(to) = sub_part_of(t, part) {
+                if to != from {
+                    entry.insert(to);
+                }
+            }
+        }
+    }
+    parts
+}
+
+#[test]
+fn deliver_has_its_three_halves_as_folders_without_circles_between_them() {
+    let sources = runtime_sources();
+    for folder in ["queue", "detached", "transport"] {
+        let doorway = format!("deliver/{folder}/mod.rs");
+        assert!(
+            sources.iter().any(|s| s.file == doorway),
+            "{doorway} exists"
+        );
+    }
+    let graph = sub_part_graph(&file_graph(&sources), "deliver/");
+    assert!(graph.contains_key("deliver/queue/") && graph.contains_key("deliver/sender.rs"));
+    let found = circles(&graph);
+    assert!(
+        found.is_empty(),
+        "import circles between the sub-parts of deliver/:\n{}",
+        show(&found)
+    );
+    // The queue knows nothing of HTTP or of who sends; the transports nothing of the queue.
+    for (from, forbidden) in [
+        (
+            "deliver/queue/",
+            ["deliver/transport/", "deliver/detached/"],
+        ),
+        (
+            "deliver/transport/",
+            ["deliver/queue/", "deliver/detached/"],
+        ),
+    ] {
+        for to in forbidden {
+            assert!(
+                !graph[from].contains(to),
+                "{from} imports {to}: {:?}",
+                graph[from]
+            );
+        }
+    }
+}
+
 /// The checker itself finds what it is meant to find (so the tests above can fail).
 #[test]
 fn the_checker_finds_circles_through_use_groups_super_and_child_modules() {
@@ -681,4 +751,10 @@ fn the_checker_finds_circles_through_use_groups_super_and_child_modules() {
         parts,
         vec![vec!["a/".to_owned(), "b.rs".to_owned(), "a/".to_owned()]]
     );
+    // Inside a part: a/x.rs and a/y.rs are sub-parts of their own, and a/mod.rs imports
+    // a/x.rs, which imports a/y.rs: no circle inside `a/`, but a/mod.rs → a/x.rs is seen.
+    let subs = sub_part_graph(&files, "a/");
+    assert!(subs["a/mod.rs"].contains("a/x.rs"));
+    assert!(circles(&subs).is_empty());
+    assert_eq!(sub_part_of("a/deep/z.rs", "a/").as_deref(), Some("a/deep/"));
 }

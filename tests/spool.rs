@@ -198,7 +198,7 @@ fn concurrent_runs_deliver_each_spooled_event_exactly_once() {
 fn corrupt_spool_file_is_skipped() {
     let run = werf(ARGS);
     let home = run.home_dir();
-    std::fs::create_dir_all(spool_dir(&home)).unwrap();
+    common::procs::private_dir(&spool_dir(&home));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

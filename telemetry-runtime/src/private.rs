@@ -229,8 +229,12 @@ pub fn install_abort_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
+            // A panic inside the library while it held one of its locks: nothing unwinds,
+            // so locking again would wait forever. The run ends as an interrupted one.
             #[cfg(feature = "telemetry")]
-            crate::record::ends::exit_all(101);
+            if !crate::record::guard::holds_any() {
+                crate::record::ends::exit_all(101);
+            }
         }));
     });
 }
@@ -249,8 +253,9 @@ impl MainGuard {
     pub fn enter() -> MainGuard {
         #[cfg(feature = "telemetry")]
         {
-            crate::deliver::detached::run_if_sender();
+            // First: a sender started from here may start its successor (SPEC S-19).
             crate::config::delivery::mark_main_attribute();
+            crate::deliver::detached::run_if_sender();
             crate::record::state::hold_exits();
         }
         MainGuard { _private: () }
@@ -425,11 +430,11 @@ pub mod fuzz {
         span_name: Option<&str>,
         events: &[crate::event::Event],
     ) -> (&'static str, Vec<u8>) {
-        let wire = crate::deliver::otlp::Wire {
+        let wire = crate::deliver::transport::otlp::Wire {
             span_name: span_name.map(str::to_owned),
         };
         let refs: Vec<&crate::event::Event> = events.iter().collect();
-        crate::deliver::otlp::encode(protocol, service_name, &wire, &refs)
+        crate::deliver::transport::otlp::encode(protocol, service_name, &wire, &refs)
     }
 
     /// What a 2xx response body says (SPEC S-21): `(rejectedSpans, errorMessage)` of an
@@ -437,26 +442,26 @@ pub mod fuzz {
     /// `None` when the body is not one.
     #[cfg(feature = "telemetry")]
     pub fn partial_success(content_type: &str, body: &[u8]) -> Option<(u64, String)> {
-        crate::deliver::response::partial_success(content_type, body)
+        crate::deliver::transport::response::partial_success(content_type, body)
     }
 
     /// When a `Retry-After` value read at `now_ms` (Unix ms) says to try again, as Unix ms.
     #[cfg(feature = "telemetry")]
     pub fn retry_at(value: &str, now_ms: u64) -> Option<u64> {
         let now = std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms);
-        crate::deliver::response::retry_at(value, now)
+        crate::deliver::transport::response::retry_at(value, now)
     }
 
     /// Unix milliseconds as an HTTP date (`Retry-After`'s second form).
     #[cfg(feature = "telemetry")]
     pub fn http_date(ms: u64) -> String {
-        crate::deliver::response::http_date(ms)
+        crate::deliver::transport::response::http_date(ms)
     }
 
     /// Parses an endpoint URL: its form without credentials, or the error phrase.
     #[cfg(feature = "telemetry")]
     pub fn parse_endpoint(raw: &str) -> Result<String, &'static str> {
-        crate::deliver::endpoint::parse_endpoint(raw).map(|u| u.redacted())
+        crate::deliver::transport::endpoint::parse_endpoint(raw).map(|u| u.redacted())
     }
 
     /// The proxy (`host:port`) an endpoint's requests go through under `vars`, or the
@@ -466,8 +471,8 @@ pub mod fuzz {
         endpoint: &str,
         vars: Vec<(OsString, OsString)>,
     ) -> Result<Option<String>, &'static str> {
-        let url = crate::deliver::endpoint::parse_endpoint(endpoint)?;
-        crate::deliver::proxy::proxy_for(&url, &vars).map(|p| p.map(|p| p.host_port()))
+        let url = crate::deliver::transport::endpoint::parse_endpoint(endpoint)?;
+        crate::deliver::transport::proxy::proxy_for(&url, &vars).map(|p| p.map(|p| p.host_port()))
     }
 
     /// The request headers and notes that `<PREFIX>_TELEMETRY_HEADERS=value` gives an app

@@ -287,7 +287,7 @@ pub fn on_and_off(
 pub enum Mode {
     /// Answer with this status at once.
     Status(u16),
-    /// Answer 200 after this delay.
+    /// Record the request at once, answer 200 after this delay.
     Delay(Duration),
     /// Accept connections, read, never answer.
     BlackHole,
@@ -538,8 +538,15 @@ fn serve<S: Read + Write>(
         let status = match mode {
             Mode::Status(s) => s,
             Mode::Delay(d) => {
+                // Recorded as it arrives: a test sees a request in flight.
+                requests.lock().unwrap().push(received);
                 std::thread::sleep(d);
-                200
+                let response = "HTTP/1.1 200 X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+                let writer = reader.get_mut();
+                if writer.write_all(response.as_bytes()).is_err() || writer.flush().is_err() {
+                    return;
+                }
+                continue;
             }
             Mode::BlackHole => {
                 requests.lock().unwrap().push(received);

@@ -51,3 +51,34 @@ pub fn children(pid: u32) -> Vec<u32> {
         })
         .collect()
 }
+
+/// Creates `dir` and its parents as the library does: mode 0700.
+pub fn private_dir(dir: &Path) {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .expect("a private directory");
+}
+
+/// Holds the lock of a queue lock file the way the library takes it (an open-file
+/// description lock, `F_OFD_SETLK`), until the file is dropped: the test plays a live
+/// sender.
+pub fn hold_lock(path: &Path) -> std::fs::File {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .expect("a lock file");
+    // SAFETY: an all-zero flock is the whole file; fcntl gets a live descriptor.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut lock) };
+    assert_eq!(r, 0, "the lock is free");
+    file
+}

@@ -363,7 +363,9 @@ impl AppConfig {
                     .join("telemetry-spool"),
             ),
             SpoolSetting::Disabled => None,
-            SpoolSetting::Dir(dir) => Some(dir.clone()),
+            // Relative to where the run starts, whoever reads it later (the detached
+            // sender works in another directory).
+            SpoolSetting::Dir(dir) => Some(std::path::absolute(dir).unwrap_or(dir.clone())),
         }
     }
 

@@ -70,6 +70,10 @@ pub enum DeliveryReason {
     /// Detached was wanted, but there is no queue (no cache directory, or the application
     /// disabled it) to hand over.
     NoQueue,
+    /// Detached was asked for (by `<PREFIX>_TELEMETRY_DELIVERY` or the application), but
+    /// `main` does not carry `#[cli_telemetry::main]`: a detached sender, the same
+    /// executable, would run the application's `main` (SPEC R-5).
+    DetachedNeedsMain,
 }
 
 impl DeliveryReason {
@@ -88,6 +92,9 @@ impl DeliveryReason {
             DeliveryReason::NoQueue => {
                 "detached was wanted, but there is no queue directory to hand over".into()
             }
+            DeliveryReason::DetachedNeedsMain => {
+                "detached was asked for, but main does not carry #[cli_telemetry::main] (a detached sender would run the application's code)".into()
+            }
         }
     }
 
@@ -100,6 +107,7 @@ impl DeliveryReason {
             DeliveryReason::NoMainAttribute => "noMainAttribute",
             DeliveryReason::Default => "default",
             DeliveryReason::NoQueue => "noQueue",
+            DeliveryReason::DetachedNeedsMain => "detachedNeedsMain",
         }
     }
 }
@@ -118,8 +126,31 @@ pub(crate) fn has_main_attribute() -> bool {
 }
 
 /// The mode for this run: the person's variable, then the application's choice, then the
-/// defaults (inline in CI and without the main attribute, else detached).
+/// defaults (inline in CI and without the main attribute, else detached). Detached is never
+/// the mode without the main attribute, whoever asks: it is inline then, with a note.
 pub(crate) fn resolve(
+    var: &str,
+    app: Option<Delivery>,
+    ci: bool,
+    main_attribute: bool,
+    env: &dyn Env,
+    notes: &mut Vec<Note>,
+) -> (Delivery, DeliveryReason) {
+    let (mode, reason) = asked(var, app, ci, main_attribute, env, notes);
+    if mode == Delivery::Detached && !main_attribute {
+        let who = match reason {
+            DeliveryReason::EnvVar { .. } => format!("{var}=detached"),
+            _ => "the application's Delivery::Detached".to_owned(),
+        };
+        notes.push(Note::warn(format!(
+            "{who} needs #[cli_telemetry::main] on main (a detached sender would run the application's code); delivering inline"
+        )));
+        return (Delivery::Inline, DeliveryReason::DetachedNeedsMain);
+    }
+    (mode, reason)
+}
+
+fn asked(
     var: &str,
     app: Option<Delivery>,
     ci: bool,
@@ -184,8 +215,17 @@ mod tests {
             (Inline, DeliveryReason::App, 0)
         );
         assert_eq!(
-            mode(Some(Detached), true, false, []),
+            mode(Some(Detached), true, true, []),
             (Detached, DeliveryReason::App, 0)
+        );
+        // Never detached without the main attribute, whoever asks: inline, with a note.
+        assert_eq!(
+            mode(Some(Detached), false, false, []),
+            (Inline, DeliveryReason::DetachedNeedsMain, 1)
+        );
+        assert_eq!(
+            mode(None, false, false, [("W_TELEMETRY_DELIVERY", "detached")]),
+            (Inline, DeliveryReason::DetachedNeedsMain, 1)
         );
         let var = DeliveryReason::EnvVar {
             var: "W_TELEMETRY_DELIVERY".into(),
@@ -194,7 +234,7 @@ mod tests {
             mode(
                 Some(Inline),
                 true,
-                false,
+                true,
                 [("W_TELEMETRY_DELIVERY", " Detached ")]
             ),
             (Detached, var.clone(), 0)

@@ -19,7 +19,8 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     fs::create_dir_all(dir)
 }
 
-/// Writes a new file (never an existing one) with mode 0600 on Unix.
+/// Writes a new file (never an existing one, never through a link) with mode 0600 on
+/// Unix. A write that fails (a full disk) removes the file it began: no litter.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = fs::OpenOptions::new();
@@ -30,6 +31,7 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    Ok(())
+    file.write_all(bytes).inspect_err(|_| {
+        drop(fs::remove_file(path));
+    })
 }

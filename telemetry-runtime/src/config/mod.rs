@@ -41,7 +41,7 @@ pub use decide::Decision;
 pub use delivery::{Delivery, DeliveryReason};
 pub use env::{parse_switch, Note};
 
-pub(crate) use builder::AppConfig;
+pub(crate) use builder::{AppConfig, SpoolSetting};
 pub(crate) use ci::detect_ci;
 pub(crate) use env::{Env, ProcessEnv};
 #[cfg(feature = "telemetry")]

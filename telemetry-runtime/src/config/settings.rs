@@ -84,10 +84,13 @@ impl Settings {
             self.spool = app.spool_dir(env);
         }
         let log_var = app.var("_LOG_FILE");
+        // Made absolute now: the run and its detached sender (which works in another
+        // directory) write to the same file, wherever the application moves meanwhile.
         self.log_file = env
             .var_os(&log_var)
             .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
+            .map(PathBuf::from)
+            .map(|p| std::path::absolute(&p).unwrap_or(p));
         let url_var = app.var("_TRACE_URL");
         match env.var_os(&url_var).map(OsString::into_string) {
             Some(Ok(url)) if !url.trim().is_empty() => self.endpoint = url.trim().to_owned(),

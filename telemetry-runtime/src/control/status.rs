@@ -200,8 +200,8 @@ fn next_event(_: &AppConfig, _: &dyn Env, _: f64) -> Option<Event> {
 fn proxy(endpoint: &str, env: &dyn Env) -> Option<String> {
     #[cfg(feature = "telemetry")]
     {
-        let url = crate::deliver::endpoint::parse_endpoint(endpoint).ok()?;
-        match crate::deliver::proxy::proxy_for(&url, env) {
+        let url = crate::deliver::transport::endpoint::parse_endpoint(endpoint).ok()?;
+        match crate::deliver::transport::proxy::proxy_for(&url, env) {
             Ok(proxy) => proxy.map(|p| p.host_port()),
             Err(why) => Some(format!("({why})")),
         }
@@ -217,7 +217,7 @@ fn proxy(endpoint: &str, env: &dyn Env) -> Option<String> {
 fn redact(endpoint: &str) -> String {
     #[cfg(feature = "telemetry")]
     {
-        match crate::deliver::endpoint::parse_endpoint(endpoint) {
+        match crate::deliver::transport::endpoint::parse_endpoint(endpoint) {
             Ok(url) => url.redacted(),
             Err(why) => format!("({why})"),
         }
@@ -319,7 +319,7 @@ impl Status {
     ///   "headers": [ header name ], "logFile": string|null, "spool": string|null, "deadlineMs": int,
     ///   "sampling": { "rate": number, "appRate": number, "thisRun": "kept"|"dropped"|null },
     ///   "delivery": { "mode": "detached"|"inline",
-    ///                 "decidedBy": "env"|"app"|"ci"|"noMainAttribute"|"default"|"noQueue",
+    ///                 "decidedBy": "env"|"app"|"ci"|"noMainAttribute"|"default"|"noQueue"|"detachedNeedsMain",
     ///                 "var"?: string, "senderLifeMs": int },
     ///   "switchOff": string, "lastingSwitch": string, "choiceFile": string|null,
     ///   "installationId": { "exists": bool, "id": string|null }|null   (null: not sent by the app),

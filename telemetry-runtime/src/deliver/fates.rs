@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::logfile::diagnostic;
-use super::response::http_date;
-use super::transport::Outcome;
+use super::queue::Queue;
+use super::transport::{http_date, Outcome};
 use crate::event::Event;
 
 /// Failures worth another try by a later sender: no response, 408, 429, 5xx, or a hold the
@@ -160,4 +160,20 @@ pub(crate) fn hold_line(until: u64, run: Option<&str>) -> Map<String, Value> {
         run,
         fields,
     )
+}
+
+/// After a request: a `Retry-After` (a throttled outcome) holds `queue`, if there is one;
+/// the line that names the time, for the log file of the process `run`.
+pub(crate) fn hold_for(
+    queue: Option<&Queue>,
+    outcome: &Outcome,
+    run: Option<&str>,
+) -> Option<Map<String, Value>> {
+    let Outcome::Throttled { until, .. } = outcome else {
+        return None;
+    };
+    if let Some(queue) = queue {
+        queue.hold_until(*until);
+    }
+    Some(hold_line(*until, run))
 }

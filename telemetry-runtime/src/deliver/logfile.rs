@@ -7,12 +7,13 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, TryLockError};
+use std::sync::Mutex;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::event::unix_millis;
+use crate::record::guard::{lock, try_lock, Locked};
 
 /// How long the deadline path waits for another writer of the log file.
 const NOWAIT_LIMIT: std::time::Duration = std::time::Duration::from_millis(3);
@@ -36,8 +37,7 @@ impl LogFile {
 
     /// Appends one line; blocks only on another line being written by this process.
     pub(crate) fn write<T: Serialize + ?Sized>(&self, value: &T) {
-        let guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        Self::write_locked(&self.path, guard, value);
+        Self::write_locked(&self.path, lock(&self.file), value);
     }
 
     /// Like [`LogFile::write`], but waits for another writer at most [`NOWAIT_LIMIT`] and
@@ -54,15 +54,12 @@ impl LogFile {
         };
         let give_up = std::time::Instant::now() + limit;
         loop {
-            match self.file.try_lock() {
-                Ok(guard) => return Self::write_locked(&self.path, guard, value),
-                Err(TryLockError::Poisoned(p)) => {
-                    return Self::write_locked(&self.path, p.into_inner(), value)
-                }
-                Err(TryLockError::WouldBlock) if std::time::Instant::now() < give_up => {
+            match try_lock(&self.file) {
+                Some(guard) => return Self::write_locked(&self.path, guard, value),
+                None if std::time::Instant::now() < give_up => {
                     std::thread::sleep(std::time::Duration::from_micros(50));
                 }
-                Err(TryLockError::WouldBlock) => {
+                None => {
                     self.stuck.store(true, Ordering::Relaxed);
                     return;
                 }
@@ -72,7 +69,7 @@ impl LogFile {
 
     fn write_locked<T: Serialize + ?Sized>(
         path: &Path,
-        mut guard: std::sync::MutexGuard<'_, Option<Option<File>>>,
+        mut guard: Locked<'_, Option<Option<File>>>,
         value: &T,
     ) {
         let Ok(mut line) = serde_json::to_vec(value) else {

@@ -25,6 +25,9 @@ pub(crate) struct Sender {
     shared: Arc<Shared>,
     /// Started at install; `None` if the thread could not be spawned.
     tx: OnceLock<Option<mpsc::Sender<Msg>>>,
+    /// The process that installed telemetry. A child forked from it (a daemon) has neither
+    /// the sender thread nor a run of its own: it records nothing and never waits.
+    pid: u32,
 }
 
 impl Sender {
@@ -32,10 +35,18 @@ impl Sender {
         Sender {
             shared: Arc::new(Shared::new(app, settings)),
             tx: OnceLock::new(),
+            pid: std::process::id(),
         }
     }
 
+    fn forked(&self) -> bool {
+        std::process::id() != self.pid
+    }
+
     fn tx(&self) -> Option<&mpsc::Sender<Msg>> {
+        if self.forked() {
+            return None;
+        }
         self.tx.get_or_init(|| spawn(self.shared.clone())).as_ref()
     }
 
@@ -62,6 +73,9 @@ impl Sender {
     /// detached, hands the queue over (or, when no sender can be started, sends this run's
     /// events inline and waits for them in what is left).
     pub(crate) fn flush(&self) {
+        if self.forked() {
+            return;
+        }
         self.wait();
         if !self.shared.detached() {
             return;
@@ -73,7 +87,7 @@ impl Sender {
         for pid in spawned {
             let _ = std::thread::Builder::new()
                 .name("cli-telemetry-reaper".into())
-                .spawn(move || super::spawn::reap(pid));
+                .spawn(move || super::detached::reap(pid));
         }
         if let Some(batch) = inline {
             // No sender could be started: this run's events go inline.
@@ -95,7 +109,7 @@ impl Sender {
     fn wait(&self) {
         let shared = &self.shared;
         let start = Instant::now();
-        let mut budget = shared.budget.lock().unwrap_or_else(|p| p.into_inner());
+        let mut budget = crate::record::guard::lock(&shared.budget);
         let deadline = start + *budget;
         let mut progress = shared.lock();
         // The early hand-off too: a process that ended in the middle of it would leave a
@@ -105,10 +119,7 @@ impl Sender {
             if now >= deadline {
                 break;
             }
-            progress = match shared.settled.wait_timeout(progress, deadline - now) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
+            progress = progress.wait_timeout(&shared.settled, deadline - now);
         }
         let left = std::mem::take(&mut progress.pending);
         let claims = std::mem::take(&mut progress.draining);

@@ -4,21 +4,22 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Map;
 
 use super::logfile::{diagnostic, LogFile};
-use super::otlp::Wire;
 use super::queue::{Claimed, Owner, Queue};
+use super::transport::otlp::Wire;
 use crate::config::{AppConfig, Delivery, Settings};
 use crate::event::Event;
+use crate::record::guard::Locked;
 
 pub(super) struct Shared {
     pub(super) app: AppConfig,
     pub(super) settings: Settings,
-    pub(super) log: Option<LogFile>,
+    pub(super) log: Option<Arc<LogFile>>,
     pub(super) queue: Option<Queue>,
     /// This run as a claimant of the queue, made at its first claim (`None`: it could not be).
     owner: OnceLock<Option<Owner>>,
@@ -52,8 +53,6 @@ pub(super) struct Progress {
     pub(super) handoff_busy: bool,
     /// The early hand-off was done (once per run).
     pub(super) handed_early: bool,
-    /// When a hand-off last found or started a sender.
-    pub(super) sender_seen: Option<std::time::Instant>,
     /// Senders this process started, to reap.
     pub(super) spawned: Vec<u32>,
     /// Events of earlier runs claimed by this run and in flight (inline).
@@ -98,9 +97,16 @@ pub(super) struct Pending {
 
 impl Shared {
     pub(super) fn new(app: AppConfig, settings: Settings) -> Shared {
+        let log = settings
+            .log_file
+            .clone()
+            .map(|path| Arc::new(LogFile::new(path)));
         Shared {
-            log: settings.log_file.clone().map(LogFile::new),
-            queue: settings.spool.clone().map(Queue::new),
+            log: log.clone(),
+            queue: settings
+                .spool
+                .clone()
+                .map(|dir| Queue::new(dir).with_log(log)),
             owner: OnceLock::new(),
             progress: Mutex::new(Progress::default()),
             settled: Condvar::new(),
@@ -118,8 +124,8 @@ impl Shared {
         }
     }
 
-    pub(super) fn lock(&self) -> MutexGuard<'_, Progress> {
-        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    pub(super) fn lock(&self) -> Locked<'_, Progress> {
+        crate::record::guard::lock(&self.progress)
     }
 
     pub(super) fn run_id(&self) -> Option<&str> {
@@ -163,9 +169,12 @@ impl Shared {
     }
 
     /// The queue failed: said once per run in the log file.
-    pub(super) fn note_queue_failure(&self, what: &str) {
+    pub(super) fn note_queue_failure(&self, what: &str, why: &std::io::Error) {
         if !self.queue_failure_noted.swap(true, Ordering::Relaxed) {
-            self.log_line(&diagnostic("warn", what, self.run_id(), Map::new()));
+            // The library's own phrases, or the system's error text (which names no path).
+            let mut fields = Map::new();
+            fields.insert("reason".into(), why.to_string().into());
+            self.log_line(&diagnostic("warn", what, self.run_id(), fields));
         }
     }
 

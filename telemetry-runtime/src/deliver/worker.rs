@@ -14,12 +14,11 @@ use std::sync::Arc;
 
 use serde_json::Map;
 
-use super::fates::{corrupt_line, fate_line, retryable, By};
+use super::fates::{corrupt_line, fate_line, hold_for, retryable, By};
 use super::logfile::diagnostic;
-use super::otlp;
 use super::queue::DRAIN_BATCH;
 use super::shared::Shared;
-use super::transport::{Outcome, Request, Transport};
+use super::transport::{send_events as send, transport_for, Outcome, Transport};
 use crate::config::{AppConfig, ProcessEnv};
 use crate::event::{Event, ProcessInfo, RawEvent};
 
@@ -45,21 +44,6 @@ pub(super) fn spawn(shared: Arc<Shared>) -> Option<mpsc::Sender<Msg>> {
 /// How much longer than the deadline a request may take (it only matters to processes
 /// that go on running after a command).
 const REQUEST_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// Encodes events as one request body, in the protocol of `settings`, and sends it.
-pub(super) fn send(
-    transport: &dyn Transport,
-    settings: &crate::config::Settings,
-    app: &AppConfig,
-    wire: &otlp::Wire,
-    events: &[&Event],
-) -> Outcome {
-    let (content_type, body) = otlp::encode(settings.protocol, &app.name, wire, events);
-    transport.send(&Request {
-        content_type,
-        body: &body,
-    })
-}
 
 impl Shared {
     /// Sends one batch of this run's events and records each one's fate. While the
@@ -156,7 +140,7 @@ impl Shared {
     /// A `Retry-After` on 429/503: the queue holds until then, and the log file says till
     /// when (SPEC S-21).
     fn note_throttle(&self, outcome: &Outcome) {
-        if let Some(line) = super::hold::hold_for(self.queue.as_ref(), outcome, self.run_id()) {
+        if let Some(line) = hold_for(self.queue.as_ref(), outcome, self.run_id()) {
             self.log_line(&line);
         }
     }
@@ -200,7 +184,7 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Msg>, own: mpsc::Sender<Msg>) {
         let transport = transport.get_or_insert_with(|| {
             // A little longer than the deadline: at exit the deadline decides (and queues),
             // so the two never race for the same events.
-            super::transport_for(
+            transport_for(
                 &shared.settings,
                 &ProcessEnv,
                 shared.settings.timeout + REQUEST_GRACE,
@@ -305,21 +289,33 @@ fn accept(
                     shared.settled.notify_all();
                     return;
                 }
-                Err(_) => shared.note_queue_failure(
+                Err(e) => shared.note_queue_failure(
                     "the queue could not be written; this run's events are sent inline",
+                    &e,
                 ),
             }
         }
     }
     let claim = match (&shared.queue, shared.owner()) {
-        (Some(queue), Some(owner)) => queue.append_claimed(&event, owner).ok(),
-        _ => None,
+        (Some(queue), Some(owner)) => queue.append_claimed(&event, owner),
+        (Some(queue), None) => Err(queue.ready().err().map_or_else(
+            || std::io::Error::other("no owner lock"),
+            std::io::Error::other,
+        )),
+        (None, _) => Err(std::io::Error::other("no queue")),
     };
-    if claim.is_none() && shared.queue.is_some() {
-        shared.note_queue_failure(
-            "the queue could not be written; undelivered events of this run will be lost",
-        );
-    }
+    let claim = match claim {
+        Ok(claim) => Some(claim),
+        Err(e) => {
+            if shared.queue.is_some() {
+                shared.note_queue_failure(
+                    "the queue could not be written; undelivered events of this run will be lost",
+                    &e,
+                );
+            }
+            None
+        }
+    };
     if let Some(pending) = shared.lock().pending.get_mut(&id) {
         pending.event = Some(event.clone());
         pending.claim = claim;
@@ -343,7 +339,7 @@ fn hand_off_early(shared: &Arc<Shared>, own: &mpsc::Sender<Msg>) {
         }
         // And the sender it started is reaped here if this process lives on.
         let spawned = std::mem::take(&mut thread_shared.lock().spawned);
-        spawned.into_iter().for_each(super::spawn::reap);
+        spawned.into_iter().for_each(super::detached::reap);
         if let Some(events) = inline.filter(|e| !e.is_empty()) {
             let ids: Vec<u64> = events.iter().map(|(id, _)| *id).collect();
             if own.send(Msg::Inline(events)).is_err() {

@@ -13,7 +13,9 @@
 //! - [`exit`]: exit codes of handler return types; `at_exit`: CommandExited when the
 //!   process ends by `std::process::exit`;
 //! - [`attributes`]: os/arch in Go's names, CI, group channel, extra attributes;
-//! - `project` and `digest`: the project id, SHA-256 of the normalized git origin.
+//! - `project` and `digest`: the project id, SHA-256 of the normalized git origin;
+//! - `guard`: the library's mutexes, counted per thread, so that the abort build's panic
+//!   hook never locks one its own thread holds.
 //!
 //! It offers `Runtime`, `Sink`, the command life cycle (`begin`, `ActiveCommand::end`,
 //! `ends::exit_all`, `main_is_command`), `attributes::detect` and `project::project_id_for_dir`; it imports only
@@ -21,6 +23,8 @@
 
 pub(crate) mod attributes;
 pub(crate) mod exit;
+#[cfg(feature = "telemetry")]
+pub(crate) mod guard;
 pub(crate) mod marks;
 
 #[cfg(feature = "telemetry")]

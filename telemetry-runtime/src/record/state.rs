@@ -138,9 +138,7 @@ impl Runtime {
     }
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+pub(super) use super::guard::lock;
 
 /// Installs the process-wide runtime `make` builds (the first call wins; inside a test
 /// capture the capture's runtime stays in charge). Returns whether telemetry is on.

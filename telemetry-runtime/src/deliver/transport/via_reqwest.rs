@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use super::endpoint::{with_url_credentials, HttpUrl};
 use super::quiet;
+use super::request::{Outcome, Request, Transport};
 use super::response;
-use super::transport::{Outcome, Request, Transport};
 
 /// Bytes of a response body read at most; beyond that the connection is dropped.
 const MAX_RESPONSE: usize = 1 << 20;

@@ -1,7 +1,7 @@
 //! The one small trait every transport implements. A transport never logs, never retries,
 //! and says what became of a request as an [`Outcome`] (its status, `Retry-After` and body
-//! read by `super::response`). Which transport is used is chosen
-//! in `deliver/mod.rs` (`transport_for`), not here: this file names no implementation.
+//! read by `response`). Which transport is used is chosen in `choose`, not here: this file
+//! names no implementation.
 
 /// What became of one request.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::transport::Outcome;
+use super::request::Outcome;
 
 /// Bytes of a 2xx body kept for reading a partial success; a longer body is drained, not
 /// read (a valid `ExportTraceServiceResponse` is a few hundred bytes).

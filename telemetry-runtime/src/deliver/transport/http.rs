@@ -23,7 +23,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use super::endpoint::{basic_auth, with_url_credentials, HttpUrl, Scheme};
-use super::transport::{Outcome, Request, Transport};
+use super::request::{Outcome, Request, Transport};
 use super::{quiet, response, tls};
 
 /// Bytes of a response head or body read at most; beyond that the connection is dropped.

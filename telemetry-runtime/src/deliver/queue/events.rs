@@ -1,62 +1,30 @@
-//! The durable queue (SPEC S-13, S-19): every recorded event waits here until its fate is
-//! final — delivered, rejected, or dropped by the bounds — so that a run killed by a signal
-//! or an abort loses nothing, and what could not be delivered is sent by a later sender.
-//!
-//! One file per event in a 0700 directory of the user's cache directory, mode 0600:
-//!
-//! - `<ts>-<executionID>-<eventType>-<nonce>.json`: waiting; any sender may take it;
-//! - `….json.claimed-<owner>`: taken by the process whose *owner lock*
-//!   `.owner-<owner>.lock` is locked. Claiming is a rename (atomic: of concurrent claimants
-//!   exactly one wins); a claim whose owner's lock is free belongs to a process that died
-//!   and goes back to waiting at the next claim. An inline run writes its own events
-//!   claimed, so that no other sender sends them while it does;
-//! - `sender.lock`: held by the one detached sender alive; `spawn.lock`: held for a moment
-//!   while a run decides whether to start one; `.start-<token>`: a sender being started
-//!   (the token its environment carries; the child removes it);
-//! - `.run-<executionID>.lock`: held by a detached run while it lives, so that a sender
-//!   that finds the run's first events waits for its last ones instead of leaving (and the
-//!   run's exit need not start another sender).
-//!
-//! Locks are the operating system's (`flock`/`LockFileEx`): a process that dies releases
-//! them. Where a file system has no locks, claims older than [`STALE_CLAIM`] count as
-//! stale instead. Anything unreadable is skipped; nothing here ever affects the command.
+//! The queue's event files: appending (waiting, or claimed by this run), claiming, giving
+//! back, the bounds (200 events, 7 days), the scan that takes back the claims of processes
+//! that died and clears litter, and the deletion an opt-out asks for.
 
-use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use super::dir::{is_token, older_than, sanitize, Owner, Queue, MAX_AGE, MAX_EVENTS, STALE_CLAIM};
+use super::locks::{RUN_PREFIX, SENDER_LOCK, SPAWN_LOCK, START_PREFIX, STOP};
+use super::oslock::Held;
+use super::safe::{self, OpenError};
 use crate::config::{create_private_dir, write_private};
 use crate::event::Event;
-
-/// At most this many events are kept; the oldest are dropped first.
-pub const MAX_EVENTS: usize = 200;
-/// Events older than this are dropped.
-pub const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Where locks are not available: a claim older than this belongs to a process that died.
-pub(super) const STALE_CLAIM: Duration = Duration::from_secs(60);
-/// Events an inline run sends from the queue after its own first request (one request).
-pub const DRAIN_BATCH: usize = 50;
-/// A sender started less than this long ago is still starting: no second one is spawned.
-pub(super) const STARTING: Duration = Duration::from_secs(5);
 
 const SUFFIX: &str = ".json";
 const CLAIMED: &str = ".claimed-";
 const OWNER_PREFIX: &str = ".owner-";
-pub(super) const START_PREFIX: &str = ".start-";
-pub(super) const RUN_PREFIX: &str = ".run-";
+const TMP_PREFIX: &str = ".tmp-";
 
-/// A queue directory.
-#[derive(Clone, Debug)]
-pub(crate) struct Queue {
-    pub(super) dir: PathBuf,
-}
-
-/// This process as a claimant: it holds the lock of `.owner-<id>.lock` for as long as it
-/// lives (the kernel releases it when the process ends, however it ends).
-pub(crate) struct Owner {
-    id: String,
-    _lock: File,
+/// An event claimed by this process.
+pub(crate) struct Claimed {
+    pub event: Event,
+    waiting: PathBuf,
+    claimed: PathBuf,
 }
 
 impl Owner {
@@ -66,42 +34,16 @@ impl Owner {
     }
 }
 
-/// An event claimed by this process.
-pub(crate) struct Claimed {
-    pub event: Event,
-    waiting: PathBuf,
-    claimed: PathBuf,
-}
-
-/// Whether a lock file is held by someone.
-pub(super) enum Held {
-    Yes,
-    No,
-    /// The file system has no locks.
-    Unknown,
-}
-
 impl Queue {
-    pub(crate) fn new(dir: PathBuf) -> Queue {
-        Queue { dir }
-    }
-
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Becomes a claimant with a fresh id: creates and locks `.owner-<id>.lock`.
     pub(crate) fn owner(&self) -> std::io::Result<Owner> {
-        create_private_dir(&self.dir)?;
         let id = crate::random::hex(16);
-        let file = open_lock(&self.dir.join(format!("{OWNER_PREFIX}{id}.lock")))?;
-        match file.try_lock() {
-            Ok(()) | Err(TryLockError::Error(_)) => Ok(Owner { id, _lock: file }),
-            Err(TryLockError::WouldBlock) => Err(std::io::Error::other("owner lock taken")),
-        }
+        let file = self.own_lock(&format!("{OWNER_PREFIX}{id}.lock"))?;
+        Ok(Owner { id, _lock: file })
     }
 
     fn write_event(&self, event: &Event) -> std::io::Result<(PathBuf, PathBuf)> {
+        self.writable()?;
         let name = format!(
             "{:016}-{}-{}-{}{SUFFIX}",
             event.ts,
@@ -109,13 +51,14 @@ impl Queue {
             sanitize(&event.event_type),
             crate::random::hex(12)
         );
-        let tmp = self.dir.join(format!(".tmp-{name}"));
+        let tmp = self.dir.join(format!("{TMP_PREFIX}{name}"));
         let bytes = serde_json::to_vec(event).map_err(std::io::Error::other)?;
-        // The directory is made when it is missing (not on every append: a system call
-        // fewer on the exit's path).
         match write_private(&tmp, &bytes) {
+            // The directory went (an opt-out, or someone's `rm -r`): made again, and
+            // checked again, since it is not the one checked before.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 create_private_dir(&self.dir)?;
+                safe::trust_dir(&self.dir).map_err(std::io::Error::other)?;
                 write_private(&tmp, &bytes)?;
             }
             other => other?,
@@ -150,74 +93,49 @@ impl Queue {
         let mut files = self.waiting_files();
         trim_list(&mut files)
     }
-}
 
-/// Drops, from `files` (waiting files oldest first) and from the disk, those beyond the
-/// bounds. Returns how many were dropped.
-fn trim_list(files: &mut Vec<(PathBuf, u64)>) -> usize {
-    {
-        let now = SystemTime::now();
-        let mut dropped = 0;
-        files.retain(|(path, ts)| {
-            // A name with an absurd timestamp (far future, or beyond what SystemTime can
-            // hold) is kept like a fresh one: checked arithmetic, never a panic.
-            let too_old = SystemTime::UNIX_EPOCH
-                .checked_add(Duration::from_millis(*ts))
-                .and_then(|written| now.duration_since(written).ok())
-                .is_some_and(|age| age > MAX_AGE);
-            if too_old && fs::remove_file(path).is_ok() {
-                dropped += 1;
-            }
-            !too_old
-        });
-        if files.len() > MAX_EVENTS {
-            let over = files.len() - MAX_EVENTS;
-            for (path, _) in files.drain(..over) {
-                if fs::remove_file(path).is_ok() {
-                    dropped += 1;
-                }
-            }
-        }
-        dropped
-    }
-}
-
-impl Queue {
     /// Waiting files, oldest first, with their timestamps.
-    pub(super) fn waiting_files(&self) -> Vec<(PathBuf, u64)> {
+    pub(crate) fn waiting_files(&self) -> Vec<(PathBuf, u64)> {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return Vec::new();
         };
         let mut files: Vec<(PathBuf, u64)> = entries
             .flatten()
-            .filter_map(|entry| waiting_entry(&entry.file_name().into_string().ok()?, &self.dir))
+            .filter_map(|entry| waiting_entry(entry.file_name().to_str()?, &self.dir))
             .collect();
         files.sort();
         files
     }
 
-    /// One look at the directory: claims of processes that died go back to waiting, owner
-    /// locks nobody holds and start tokens older than [`STALE_CLAIM`] are removed; returns
-    /// the waiting files, oldest first.
+    /// One look at the directory: claims of processes that died go back to waiting; owner
+    /// and run locks nobody holds, start tokens, temporary files and a hold past its time go
+    /// once they are stale; an entry named like one of the queue's files that is not a
+    /// regular file of this user is removed (and said). Returns the waiting files, oldest
+    /// first.
     fn scan(&self) -> Vec<(PathBuf, u64)> {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return Vec::new();
         };
-        let names: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
-        let mut owners: std::collections::HashMap<String, Held> = std::collections::HashMap::new();
+        let names: Vec<OsString> = entries.flatten().map(|e| e.file_name()).collect();
+        let mut owners: HashMap<String, Held> = HashMap::new();
         let mut files = Vec::new();
-        for name in &names {
+        for os_name in &names {
+            let Some(name) = os_name.to_str() else {
+                continue; // not a name the queue makes: left alone
+            };
+            let path = self.dir.join(name);
+            if is_ours(name) {
+                if let Some(bad) = safe::bad_entry(&path) {
+                    let removed = safe::remove_entry(&path);
+                    self.note_bad(os_name, bad, removed);
+                    continue;
+                }
+            }
             if let Some(file) = waiting_entry(name, &self.dir) {
                 files.push(file);
-                continue;
-            }
-            let path = self.dir.join(name);
-            if let Some(pos) = name.find(CLAIMED) {
+            } else if let Some(pos) = name.find(CLAIMED) {
                 let owner = &name[pos + CLAIMED.len()..];
-                let held = owners
+                let held = *owners
                     .entry(owner.to_owned())
                     .or_insert_with(|| self.owner_held(owner));
                 let stale = match held {
@@ -231,18 +149,20 @@ impl Queue {
                         files.push(file);
                     }
                 }
-            } else if name.starts_with(OWNER_PREFIX) && name.ends_with(".lock") {
-                if older_than(&path, STALE_CLAIM) && matches!(held(&path), Held::No) {
+            } else if name.starts_with(OWNER_PREFIX) || name.starts_with(RUN_PREFIX) {
+                // Published only once locked: nobody holds it, so its process died.
+                if self.probe(name) == Held::No {
                     let _ = fs::remove_file(&path);
                 }
-            } else if (name.starts_with(START_PREFIX) && older_than(&path, STALE_CLAIM))
-                || (name.starts_with(RUN_PREFIX)
-                    && older_than(&path, STALE_CLAIM)
-                    && matches!(held(&path), Held::No))
+            } else if (name.starts_with(START_PREFIX)
+                || name.starts_with(TMP_PREFIX)
+                || name.starts_with(super::hold::TMP_PREFIX))
+                && older_than(&path, STALE_CLAIM)
             {
                 let _ = fs::remove_file(&path);
             }
         }
+        self.clear_past_hold();
         files.sort();
         files
     }
@@ -277,27 +197,34 @@ impl Queue {
             match self.claim_file(&path, owner) {
                 Some(Ok(c)) => claimed.push(c),
                 Some(Err(())) => corrupt += 1,
-                None => {} // another claimant got it
+                None => {} // another claimant got it, or it was not an event file
             }
         }
         (claimed, corrupt)
     }
 
-    /// Claims one waiting file: `None` when another claimant got it first, `Some(Err)` when
-    /// it was corrupt (and is removed).
+    /// Claims one waiting file: `None` when another claimant got it first (or it was not
+    /// a file of the queue's: removed and said), `Some(Err)` when it was corrupt (and is
+    /// removed).
     pub(crate) fn claim_file(&self, waiting: &Path, owner: &Owner) -> Option<Result<Claimed, ()>> {
         let claimed = claimed_name(waiting, owner);
         fs::rename(waiting, &claimed).ok()?;
-        match fs::read(&claimed)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Event>(&b).ok())
-        {
-            Some(event) => Some(Ok(Claimed {
+        let bytes = match safe::read_file(&claimed) {
+            Ok(bytes) => bytes,
+            Err(OpenError::Bad(bad)) => {
+                let removed = safe::remove_entry(&claimed);
+                self.note_bad(claimed.file_name().unwrap_or_default(), bad, removed);
+                return None;
+            }
+            Err(OpenError::Io(_)) => Vec::new(),
+        };
+        match serde_json::from_slice::<Event>(&bytes) {
+            Ok(event) => Some(Ok(Claimed {
                 event,
                 waiting: waiting.to_owned(),
                 claimed,
             })),
-            None => {
+            Err(_) => {
                 let _ = fs::remove_file(&claimed);
                 Some(Err(()))
             }
@@ -314,16 +241,46 @@ impl Queue {
         if !is_token(owner) {
             return Held::No;
         }
-        let lock = self.dir.join(format!("{OWNER_PREFIX}{owner}.lock"));
-        if !lock.exists() {
-            return Held::No;
-        }
-        held(&lock)
+        self.probe(&format!("{OWNER_PREFIX}{owner}.lock"))
     }
 
-    /// Deletes the whole queue (telemetry switched off).
+    /// Telemetry was switched off (SPEC S-13, R-5): every queued event, claimed or not,
+    /// goes, with the hold, tokens and temporary files. Locks a live process holds stay —
+    /// removing a live sender's lock would let a second sender start beside it — and a
+    /// live sender is asked to end (`.stop`, seen within 250 ms, mid-request too). The
+    /// directory itself goes when nothing is left in it.
     pub(crate) fn delete(&self) {
-        let _ = fs::remove_dir_all(&self.dir);
+        // Not a directory the queue trusts (a link to elsewhere, another user's): nothing
+        // in it is the queue's to delete.
+        if safe::trust_dir(&self.dir).is_err() {
+            return;
+        }
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let sender_alive = !self.remove_locks();
+        if sender_alive {
+            self.request_stop();
+        }
+        for entry in entries.flatten() {
+            let os_name = entry.file_name();
+            let Some(name) = os_name.to_str() else {
+                continue;
+            };
+            let path = entry.path();
+            if name == SENDER_LOCK || name == SPAWN_LOCK || (name == STOP && sender_alive) {
+                continue;
+            }
+            if name.starts_with(OWNER_PREFIX) || name.starts_with(RUN_PREFIX) {
+                // Held: a live process's, and it stays.
+                if self.probe(name) == Held::No {
+                    let _ = fs::remove_file(&path);
+                }
+            } else if is_ours(name) || name == STOP {
+                safe::remove_entry(&path);
+            }
+        }
+        let _ = fs::remove_dir(&self.dir);
     }
 }
 
@@ -340,6 +297,49 @@ impl Claimed {
         }
         self.waiting
     }
+
+    /// Whether its file is still there: an opt-out deletes the queue, claims included.
+    pub(crate) fn exists(&self) -> bool {
+        fs::symlink_metadata(&self.claimed).is_ok()
+    }
+}
+
+/// Names of event files and of the queue's other data (not its locks, which are checked
+/// when they are opened).
+fn is_ours(name: &str) -> bool {
+    name.ends_with(SUFFIX)
+        || name.contains(CLAIMED)
+        || name.starts_with(TMP_PREFIX)
+        || name.starts_with(START_PREFIX)
+        || Queue::is_hold(name)
+}
+
+/// Drops, from `files` (waiting files oldest first) and from the disk, those beyond the
+/// bounds. Returns how many were dropped.
+fn trim_list(files: &mut Vec<(PathBuf, u64)>) -> usize {
+    let now = SystemTime::now();
+    let mut dropped = 0;
+    files.retain(|(path, ts)| {
+        // A name with an absurd timestamp (far future, or beyond what SystemTime can
+        // hold) is kept like a fresh one: checked arithmetic, never a panic.
+        let too_old = SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_millis(*ts))
+            .and_then(|written| now.duration_since(written).ok())
+            .is_some_and(|age| age > MAX_AGE);
+        if too_old && fs::remove_file(path).is_ok() {
+            dropped += 1;
+        }
+        !too_old
+    });
+    if files.len() > MAX_EVENTS {
+        let over = files.len() - MAX_EVENTS;
+        for (path, _) in files.drain(..over) {
+            if fs::remove_file(path).is_ok() {
+                dropped += 1;
+            }
+        }
+    }
+    dropped
 }
 
 /// A waiting file's path and timestamp, when `name` is one.
@@ -351,12 +351,16 @@ fn waiting_entry(name: &str, dir: &Path) -> Option<(PathBuf, u64)> {
     Some((dir.join(name), ts))
 }
 
+/// `<waiting>.claimed-<owner>`, built from the path's own bytes (any path, UTF-8 or not).
 fn claimed_name(waiting: &Path, owner: &Owner) -> PathBuf {
-    PathBuf::from(format!("{}{CLAIMED}{}", waiting.display(), owner.id))
+    let mut name: OsString = waiting.as_os_str().to_owned();
+    name.push(OsStr::new(CLAIMED));
+    name.push(OsStr::new(&owner.id));
+    PathBuf::from(name)
 }
 
 /// The (sanitized) execution id in a waiting file's name.
-pub(super) fn execution_of(path: &Path) -> Option<&str> {
+pub(crate) fn execution_of(path: &Path) -> Option<&str> {
     path.file_name()?.to_str()?.split('-').nth(1)
 }
 
@@ -364,48 +368,6 @@ fn rename_or_remove(from: &Path, to: &Path) -> std::io::Result<()> {
     fs::rename(from, to).inspect_err(|_| {
         let _ = fs::remove_file(from);
     })
-}
-
-pub(super) fn open_lock(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
-}
-
-pub(super) fn held(path: &Path) -> Held {
-    let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else {
-        return Held::No;
-    };
-    match file.try_lock() {
-        Ok(()) => Held::No, // released when `file` is dropped
-        Err(TryLockError::WouldBlock) => Held::Yes,
-        Err(TryLockError::Error(_)) => Held::Unknown,
-    }
-}
-
-pub(super) fn older_than(path: &Path, age: Duration) -> bool {
-    fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_some_and(|elapsed| elapsed > age)
-}
-
-/// Tokens and owner ids are lowercase hex: nothing that could name another path.
-pub(super) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-pub(super) fn sanitize(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(64)
-        .collect()
 }
 
 #[cfg(test)]
@@ -430,10 +392,15 @@ mod tests {
         HashSet::new()
     }
 
+    /// A queue in a private directory of its own (`tempdir` is 0700).
+    fn queue_in(dir: &tempfile::TempDir) -> Queue {
+        Queue::new(dir.path().join("q"))
+    }
+
     #[test]
     fn a_run_never_claims_its_own_events() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = Queue::new(dir.path().join("q"));
+        let queue = queue_in(&dir);
         let owner = queue.owner().unwrap();
         let own = event(1);
         queue.append(&own).unwrap();
@@ -447,7 +414,7 @@ mod tests {
     #[test]
     fn append_claim_done_release_and_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = Queue::new(dir.path().join("q"));
+        let queue = queue_in(&dir);
         let owner = queue.owner().unwrap();
         let (a, b) = (event(2), event(1));
         queue.append(&a).unwrap();
@@ -489,7 +456,7 @@ mod tests {
     #[test]
     fn the_claims_of_a_process_that_died_go_back_at_once() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = Queue::new(dir.path().join("q"));
+        let queue = queue_in(&dir);
         let dead = queue.owner().unwrap();
         let own = queue.append_claimed(&event(1), &dead).unwrap();
         let alive = queue.owner().unwrap();
@@ -506,7 +473,7 @@ mod tests {
     #[test]
     fn bounded_by_count_and_age() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = Queue::new(dir.path().to_owned());
+        let queue = queue_in(&dir);
         let owner = queue.owner().unwrap();
         let events: Vec<Event> = (0..MAX_EVENTS as u64 + 5).rev().map(event).collect();
         for e in &events {
@@ -527,27 +494,30 @@ mod tests {
     #[test]
     fn corrupt_files_are_skipped_and_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = Queue::new(dir.path().to_owned());
+        let queue = queue_in(&dir);
         let owner = queue.owner().unwrap();
         let now = crate::event::unix_millis();
-        fs::write(
-            dir.path().join(format!("{now:016}-x-y-z.json")),
-            b"{not json",
-        )
-        .unwrap();
-        fs::write(dir.path().join("unrelated.txt"), b"x").unwrap();
+        let q = dir.path().join("q");
+        fs::write(q.join(format!("{now:016}-x-y-z.json")), b"{not json").unwrap();
+        fs::write(q.join("unrelated.txt"), b"x").unwrap();
         queue.append(&event(0)).unwrap();
         let (claimed, corrupt) = queue.claim(10, &owner, None, &none());
         assert_eq!((claimed.len(), corrupt), (1, 1));
-        assert!(dir.path().join("unrelated.txt").exists());
+        assert!(q.join("unrelated.txt").exists());
     }
 
     #[test]
     fn absurd_timestamps_in_names_do_not_panic() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = Queue::new(dir.path().to_owned());
+        let queue = queue_in(&dir);
         let owner = queue.owner().unwrap();
-        fs::write(dir.path().join(format!("{}-x-y-z.json", u64::MAX)), b"{}").unwrap();
+        fs::write(
+            dir.path()
+                .join("q")
+                .join(format!("{}-x-y-z.json", u64::MAX)),
+            b"{}",
+        )
+        .unwrap();
         queue.append(&event(0)).unwrap();
         let (claimed, corrupt) = queue.claim(10, &owner, None, &none());
         assert_eq!((claimed.len(), corrupt), (1, 1));
@@ -566,29 +536,107 @@ mod tests {
         queue.delete();
     }
 
+    #[cfg(unix)]
     #[test]
-    fn one_sender_lock_and_start_tokens() {
+    fn entries_the_queue_did_not_make_are_removed_and_the_rest_still_go() {
+        use std::os::unix::fs::symlink;
         let dir = tempfile::tempdir().unwrap();
-        let queue = Queue::new(dir.path().join("q"));
-        assert!(!queue.sender_alive());
-        let lock = queue.sender_lock().expect("free");
-        assert!(queue.sender_alive());
-        assert!(queue.sender_lock().is_none(), "one sender at a time");
-        drop(lock);
-        assert!(!queue.sender_alive());
-        assert!(!queue.sender_starting());
-        let token = queue.create_start().unwrap();
-        assert!(queue.sender_starting());
-        assert!(queue.start_exists(&token));
-        assert!(!queue.start_exists("../../etc/passwd"));
-        assert!(!queue.start_exists("0123"));
-        queue.remove_start(&token);
-        assert!(!queue.start_exists(&token));
-        assert!(!queue.sender_starting());
-        let _spawn = queue.spawn_lock(Duration::from_millis(1)).expect("free");
-        assert!(
-            queue.spawn_lock(Duration::from_millis(5)).is_none(),
-            "held: a bounded wait"
+        let queue = queue_in(&dir);
+        let owner = queue.owner().unwrap();
+        let q = dir.path().join("q");
+        let now = crate::event::unix_millis();
+        let secret = dir.path().join("secret");
+        fs::write(&secret, serde_json::to_vec(&event(0)).unwrap()).unwrap();
+        symlink(&secret, q.join(format!("{now:016}-a-b-link.json"))).unwrap();
+        symlink("/dev/zero", q.join(format!("{now:016}-a-b-zero.json"))).unwrap();
+        let fifo = q.join(format!("{now:016}-a-b-fifo.json"));
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path.
+        #[allow(unsafe_code)]
+        let made = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+        assert_eq!(made, 0);
+        fs::write(
+            q.join(format!("{now:016}-a-b-big.json")),
+            vec![b' '; safe::MAX_FILE as usize + 10],
+        )
+        .unwrap();
+        queue.append(&event(0)).unwrap();
+        let (claimed, corrupt) = queue.claim(10, &owner, None, &none());
+        assert_eq!(
+            (claimed.len(), corrupt),
+            (1, 0),
+            "the real event still goes"
         );
+        let left: Vec<String> = fs::read_dir(&q)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.contains("-a-b-"))
+            .collect();
+        assert!(left.is_empty(), "removed: {left:?}");
+        assert!(secret.exists(), "a link's target is never touched");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file_and_the_scan_clears_old_litter() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = queue_in(&dir);
+        let owner = queue.owner().unwrap();
+        let q = dir.path().join("q");
+        let old = q.join(".tmp-0000000000000001-a-b-c.json");
+        fs::write(&old, b"{").unwrap();
+        let stale_hold = q.join(".retry-after.0123456789ab");
+        fs::write(&stale_hold, b"1").unwrap();
+        let long_ago = SystemTime::now() - Duration::from_secs(3600);
+        for path in [&old, &stale_hold] {
+            fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        let fresh = q.join(".tmp-0000000000000002-a-b-c.json");
+        fs::write(&fresh, b"{").unwrap();
+        queue.claim(10, &owner, None, &none());
+        assert!(!old.exists() && !stale_hold.exists(), "stale litter goes");
+        assert!(fresh.exists(), "a write in progress is left alone");
+    }
+
+    #[test]
+    fn deleting_removes_events_but_never_a_live_sender_s_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = queue_in(&dir);
+        let q = dir.path().join("q");
+        queue.append(&event(0)).unwrap();
+        let owner = queue.owner().unwrap();
+        let claim = queue.append_claimed(&event(1), &owner).unwrap();
+        let lock = queue.sender_lock().unwrap();
+        queue.delete();
+        assert!(queue.waiting_files().is_empty());
+        assert!(!claim.exists(), "claims go too");
+        assert!(queue.still_holds(&lock), "the live sender's lock stays");
+        assert!(queue.stop_requested(), "and it is asked to end");
+        assert!(queue.sender_lock().is_none(), "still one sender");
+        drop(lock);
+        owner.retire(&queue);
+        queue.delete();
+        assert!(!q.exists(), "nothing held: the directory goes");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn any_path_works_utf_8_or_not() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join(OsStr::from_bytes(b"cache-\xff\xfe"));
+        let queue = Queue::new(odd.join("q"));
+        let owner = queue.owner().unwrap();
+        let claim = queue.append_claimed(&event(0), &owner).unwrap();
+        assert!(claim.exists());
+        let back = claim.release();
+        assert!(back.exists());
+        let (claimed, _) = queue.claim(10, &owner, None, &none());
+        assert_eq!(claimed.len(), 1);
     }
 }
