@@ -7,6 +7,12 @@
 //! makes both keep info and above only (the level most tools run at), so that the app's own
 //! two records are dropped. Tests: tests/real_shapes.rs (also built with the `reqwest`
 //! transport, tests/fixtures/reqwest-app).
+//!
+//! Like git-cliff, its `main` has no `#[cli_telemetry::main]` and a bare invocation does
+//! work (it writes a changelog): `FIXTURE_MAIN_RUNS=<file>` appends one line per run of
+//! `main` (its arguments), so a test sees any run nobody asked for; `FIXTURE_DETACHED=1`
+//! asks for `Delivery::Detached` in code; `FIXTURE_PRINT_STATUS=1` prints the status JSON
+//! and exits (tests/sender_trust.rs).
 
 use std::sync::Mutex;
 
@@ -112,6 +118,18 @@ fn generate(cli: &Cli) -> Result<(), String> {
 }
 
 fn main() {
+    if let Some(file) = std::env::var_os("FIXTURE_MAIN_RUNS") {
+        use std::io::Write;
+        let args: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let mut runs = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+            .expect("the runs file");
+        writeln!(runs, "{args:?}").expect("a line");
+    }
     log::set_logger(&Recorder).expect("logger");
     log::set_max_level(if info_only() {
         log::LevelFilter::Info
@@ -119,11 +137,18 @@ fn main() {
         log::LevelFilter::Trace
     });
     tracing::subscriber::set_global_default(Subscriber).expect("subscriber");
-    Telemetry::builder("cliff")
+    let mut telemetry = Telemetry::builder("cliff")
         .env_prefix("APP")
         .version(env!("CARGO_PKG_VERSION"))
-        .endpoint("https://telemetry.invalid/v1/traces")
-        .install();
+        .endpoint("https://telemetry.invalid/v1/traces");
+    if std::env::var_os("FIXTURE_DETACHED").is_some() {
+        telemetry = telemetry.delivery(cli_telemetry::Delivery::Detached);
+    }
+    telemetry.install();
+    if std::env::var_os("FIXTURE_PRINT_STATUS").is_some() {
+        cli_telemetry::print_status(true);
+        return;
+    }
     // For tests/catalog.rs: every command and option as events name them.
     if std::env::var_os("FIXTURE_PRINT_CATALOG").is_some() {
         println!("{}", cli_telemetry::catalog_of::<Cli>().to_json());

@@ -176,6 +176,12 @@ impl Run {
             .env("APP_TELEMETRY_DELIVERY", "inline")
     }
 
+    /// The command as it would run, for what `Run` does not offer (a `pre_exec`), with the
+    /// home it uses (keep it alive while the command runs).
+    pub fn into_command(self) -> (Command, Arc<tempfile::TempDir>) {
+        (self.cmd, self.home)
+    }
+
     /// Starts the run without waiting (stdout and stderr discarded); the caller keeps the
     /// home alive (`home_dir`) for as long as the child runs.
     pub fn spawn(mut self) -> std::process::Child {

@@ -41,7 +41,9 @@ pub use decide::Decision;
 pub use delivery::{Delivery, DeliveryReason};
 pub use env::{parse_switch, Note};
 
-pub(crate) use builder::{AppConfig, SpoolSetting};
+pub(crate) use builder::AppConfig;
+#[cfg(feature = "telemetry")]
+pub(crate) use builder::SpoolSetting;
 pub(crate) use ci::detect_ci;
 pub(crate) use env::{Env, ProcessEnv};
 #[cfg(feature = "telemetry")]

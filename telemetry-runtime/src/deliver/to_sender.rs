@@ -45,6 +45,7 @@ impl Shared {
             &self.app,
             self.settings.log_file.as_deref(),
             std::process::id(),
+            0,
         );
         let mut fields = Map::new();
         fields.insert("events".into(), self.lock().queued.len().into());

@@ -24,4 +24,8 @@ pub(crate) struct SenderConfig {
     pub app: AppConfig,
     /// The run that started it: the sender drains once it has ended.
     pub parent: u32,
+    /// 0 for a sender a run started; 1 for the successor a sender started as its life
+    /// ended, which starts none: a chain is two lives long at most, whatever the endpoint.
+    #[serde(default)]
+    pub generation: u32,
 }

@@ -58,6 +58,9 @@ pub(super) struct Drain<'a> {
     /// Waiting files this sender tried and put back: not tried twice in one life.
     pub(super) tried: HashSet<PathBuf>,
     pub(super) transport: Option<Result<Arc<dyn Transport>, &'static str>>,
+    /// How long its last answered request took: a request is not begun when less of its
+    /// life is left (it would be cut, and its events sent again by the next sender).
+    pub(super) last_request: Option<Duration>,
 }
 
 impl Drain<'_> {

@@ -35,18 +35,24 @@ const SPAWN_LOCK_WAIT: Duration = Duration::from_millis(50);
 
 /// Decides who takes the queue, starting a sender if none is alive or starting. `log_file`:
 /// the run's log file (absolute), where the sender writes the fates. `parent`: the process
-/// the sender waits for before it drains. `Err`: a fixed phrase saying why no sender could
-/// be started (then no start token is left behind).
+/// the sender waits for before it drains; `generation`: 0 from a run, 1 for a sender's
+/// successor. `Err`: a fixed phrase saying why no sender could be started (then no start
+/// token is left behind).
 pub(crate) fn hand_off(
     queue: &Queue,
     app: &AppConfig,
     log_file: Option<&Path>,
     parent: u32,
+    generation: u32,
 ) -> Result<HandOff, &'static str> {
     // Everything the child needs, made before anything is written.
     let mut app = app.clone();
     app.spool = SpoolSetting::Default; // the queue travels as bytes, below
-    let config = SenderConfig { app, parent };
+    let config = SenderConfig {
+        app,
+        parent,
+        generation,
+    };
     let json = serde_json::to_string(&config).map_err(|_| "the settings can't be encoded")?;
     let mut vars: Vec<(OsString, OsString)> = vec![
         (CONFIG.into(), json.into()),

@@ -28,7 +28,7 @@ use serde_json::Map;
 
 use super::config::{SenderConfig, ARGV0, CONFIG, MARKER, QUEUE};
 use super::drain::{Drain, Stop, Why, WATCH};
-use crate::config::{AppConfig, ProcessEnv, Settings};
+use crate::config::{ProcessEnv, Settings};
 use crate::deliver::fates::{corrupt_line, fate_line, hold_for, retryable, By};
 use crate::deliver::logfile::{diagnostic, LogFile};
 use crate::deliver::queue::{Claimed, Queue, MAX_EVENTS};
@@ -51,12 +51,13 @@ pub(crate) fn run_if_sender() {
         .and_then(|json| serde_json::from_str::<SenderConfig>(&json).ok());
     let queue = std::env::var_os(QUEUE).map(PathBuf::from);
     if let (Some(token), Some(config), Some(queue)) = (token.to_str(), config, queue) {
-        serve(&config.app, queue, token, config.parent);
+        serve(&config, queue, token);
     }
     std::process::exit(0);
 }
 
-fn serve(app: &AppConfig, dir: PathBuf, token: &str, parent: u32) {
+fn serve(config: &SenderConfig, dir: PathBuf, token: &str) {
+    let (app, parent) = (&config.app, config.parent);
     let born = Instant::now();
     let settings = Settings::from_env(app, &ProcessEnv);
     let life = settings.sender_life;
@@ -114,6 +115,7 @@ fn serve(app: &AppConfig, dir: PathBuf, token: &str, parent: u32) {
         end: born + life,
         tried: HashSet::new(),
         transport: None,
+        last_request: None,
     };
     let mut fields = Map::new();
     fields.insert("pid".into(), std::process::id().into());
@@ -126,7 +128,7 @@ fn serve(app: &AppConfig, dir: PathBuf, token: &str, parent: u32) {
     });
     match waited {
         Err(why) => drain.stopped(why),
-        Ok(()) => drain.serve_loop(settings.log_file.as_deref()),
+        Ok(()) => drain.serve_loop(settings.log_file.as_deref(), config.generation),
     }
     // Every claim is done or back to waiting: the owner's lock file goes too.
     let Drain {
@@ -139,7 +141,7 @@ fn serve(app: &AppConfig, dir: PathBuf, token: &str, parent: u32) {
 }
 
 impl Drain<'_> {
-    fn serve_loop(&mut self, log_file: Option<&std::path::Path>) {
+    fn serve_loop(&mut self, log_file: Option<&std::path::Path>, generation: u32) {
         loop {
             match self.run() {
                 Stop::Interrupted(why) => return self.stopped(why),
@@ -175,12 +177,19 @@ impl Drain<'_> {
                 None => return, // another sender took over
             }
         }
-        // The life is over with events this sender never tried (they came while it was
-        // busy): its successor takes them, now, rather than a run that may come in days.
+        // The life is over with events this sender never got an answer for (they came
+        // while it was busy, or its life ended with them in flight): its successor takes
+        // them, now, rather than a run that may come in days. A successor starts none, so
+        // a chain is two lives long at most, whatever the endpoint does.
         drop(self.lock.take());
-        if self.queue.has_waiting(&self.tried) {
-            let handed =
-                super::handoff::hand_off(&self.queue, self.app, log_file, std::process::id());
+        if generation == 0 && self.queue.has_waiting(&self.tried) {
+            let handed = super::handoff::hand_off(
+                &self.queue,
+                self.app,
+                log_file,
+                std::process::id(),
+                generation + 1,
+            );
             let mut fields = Map::new();
             match handed {
                 Ok(super::handoff::HandOff::Spawned(pid)) => {
@@ -234,7 +243,7 @@ impl Drain<'_> {
                 return Stop::Interrupted(why);
             }
             let now = Instant::now();
-            if now >= self.end {
+            if now >= self.end || self.last_request.is_some_and(|took| now + took > self.end) {
                 return Stop::LifeOver;
             }
             if let Some(until) = self.queue.held_until() {
@@ -293,14 +302,19 @@ impl Drain<'_> {
     ) -> Option<Stop> {
         let mut batches = VecDeque::from([claims]);
         while let Some(mut batch) = batches.pop_front() {
+            let began = Instant::now();
             let outcome = match self.timed_send(transport, settings, &batch) {
-                Ok(outcome) => outcome,
+                Ok(outcome) => {
+                    self.last_request = Some(began.elapsed());
+                    outcome
+                }
                 Err(stop) => {
                     // Stopped with the request in flight: what is left goes back to
-                    // waiting (an opt-out deleted it already), tried.
+                    // waiting (an opt-out deleted it already) without an answer, so a
+                    // successor may try it.
                     for claim in batches.into_iter().flatten().chain(batch) {
                         if claim.exists() {
-                            self.tried.insert(claim.release());
+                            claim.release();
                         }
                     }
                     return Some(stop);

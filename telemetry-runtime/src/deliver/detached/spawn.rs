@@ -5,8 +5,8 @@
 //! application's code runs; anywhere else the child would run the application's `main`.
 //!
 //! - Unix: `fork` and `exec`. Between them the child, using only system calls: puts the null
-//!   device on fds 0–2 (or closes them if it can't be opened, so that no pipe of the
-//!   command's is held), starts a new session (`setsid`: its own process group, never a
+//!   device on fds 0–2 (or, if it can't be opened, pipes that lead nowhere: never a pipe of
+//!   the command's), starts a new session (`setsid`: its own process group, never a
 //!   controlling terminal), lowers its priority by 10 from the parent's (`nice`: never
 //!   higher than the parent's), moves to `cwd`, resets every signal to its default and
 //!   unblocks them all (a parent that ignores SIGINT or SIGTERM would otherwise hand that
@@ -106,10 +106,26 @@ pub(crate) fn spawn_detached(
                     libc::close(fd);
                 }
             } else {
-                // Better none than the command's: `$(tool)` returns when the tool does.
-                libc::close(0);
-                libc::close(1);
-                libc::close(2);
+                // No null device (a chroot, a sandbox): never the command's descriptors, so
+                // `$(tool)` returns when the tool does. Not closed either — std would abort
+                // a process started without fds 0–2 — but pipes that lead nowhere: reading
+                // gets end-of-file, writing an error.
+                let mut input = [-1; 2];
+                let mut output = [-1; 2];
+                if libc::pipe(input.as_mut_ptr()) == 0 && libc::pipe(output.as_mut_ptr()) == 0 {
+                    libc::dup2(input[0], 0);
+                    libc::dup2(output[1], 1);
+                    libc::dup2(output[1], 2);
+                    for fd in [input[0], input[1], output[0], output[1]] {
+                        if fd > 2 {
+                            libc::close(fd);
+                        }
+                    }
+                } else {
+                    libc::close(0);
+                    libc::close(1);
+                    libc::close(2);
+                }
             }
             libc::setsid();
             // Background work: 10 below the parent's priority (the kernel keeps it at 19 at

@@ -70,8 +70,9 @@ impl Queue {
             if oslock::try_lock(&file) == Taken::Busy {
                 return Take::Busy;
             }
+            // Where a file's identity can't be read, the check can't be made: taken.
             let id = file_identity(&file);
-            if id.is_some() && identity(&self.dir.join(name)) == id {
+            if id.is_none() || identity(&self.dir.join(name)) == id {
                 return Take::Got(file, id);
             }
             // Removed (an opt-out) or replaced while it was being taken: the one there now.
@@ -249,7 +250,7 @@ impl Queue {
     /// Whether the queue is still the one `lock` was taken in: its lock file still the one
     /// held (not deleted with the directory, not replaced).
     pub(crate) fn still_holds(&self, lock: &SenderLock) -> bool {
-        lock.identity.is_some() && identity(&self.dir.join(SENDER_LOCK)) == lock.identity
+        lock.identity.is_none() || identity(&self.dir.join(SENDER_LOCK)) == lock.identity
     }
 }
 

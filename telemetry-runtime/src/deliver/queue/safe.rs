@@ -23,7 +23,8 @@ pub(crate) enum Bad {
     NotRegular,
     /// Over [`MAX_FILE`].
     TooLarge,
-    /// Owned by another user.
+    /// Owned by another user (Unix: Windows has no owner check here).
+    #[cfg_attr(not(unix), allow(dead_code))]
     Foreign,
 }
 
