@@ -20,6 +20,9 @@ const CLAIMED: &str = ".claimed-";
 const OWNER_PREFIX: &str = ".owner-";
 const TMP_PREFIX: &str = ".tmp-";
 
+/// The order of this process's appends, in the names of its event files.
+static ORDER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// An event claimed by this process.
 pub(crate) struct Claimed {
     pub event: Event,
@@ -44,10 +47,15 @@ impl Queue {
 
     fn write_event(&self, event: &Event) -> std::io::Result<(PathBuf, PathBuf)> {
         self.writable()?;
+        // `<ts>-<execution>-<order><type>-<nonce>`: names sort in the order the run
+        // recorded its events, also within one millisecond (CommandStarted before
+        // CommandExited), so that a sender's batch keeps it.
+        let order = ORDER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!(
-            "{:016}-{}-{}-{}{SUFFIX}",
+            "{:016}-{}-{:08}{}-{}{SUFFIX}",
             event.ts,
             sanitize(&event.execution_id),
+            order % 100_000_000,
             sanitize(&event.event_type),
             crate::random::hex(12)
         );
@@ -395,6 +403,26 @@ mod tests {
     /// A queue in a private directory of its own (`tempdir` is 0700).
     fn queue_in(dir: &tempfile::TempDir) -> Queue {
         Queue::new(dir.path().join("q"))
+    }
+
+    #[test]
+    fn a_batch_keeps_the_order_the_run_recorded_in_one_millisecond() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = queue_in(&dir);
+        let owner = queue.owner().unwrap();
+        let info = ProcessInfo {
+            execution_id: "e".into(),
+            ..Default::default()
+        };
+        let mut started = RawEvent::started("werf".into(), &[]);
+        let mut exited = RawEvent::exited("werf".into(), 0, 0);
+        started.ts = crate::event::unix_millis();
+        exited.ts = started.ts;
+        queue.append(&started.complete(&info)).unwrap();
+        queue.append(&exited.complete(&info)).unwrap();
+        let (claimed, _) = queue.claim(10, &owner, None, &none());
+        let types: Vec<&str> = claimed.iter().map(|c| c.event.event_type.as_str()).collect();
+        assert_eq!(types, ["CommandStarted", "CommandExited"]);
     }
 
     #[test]
