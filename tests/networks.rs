@@ -146,7 +146,7 @@ fn https_through_a_proxy_with_connect_and_credentials() {
         assert_eq!(delivered(&log), 2, "{transport}: {:?}", outcomes(&log));
         let requests = proxy.requests();
         assert!(!requests.is_empty());
-        let port = receiver.addr.port();
+        let port = receiver.port();
         for r in &requests {
             assert_eq!(r.method, "CONNECT");
             assert_eq!(r.target, format!("localhost:{port}"));

@@ -1,5 +1,6 @@
-//! Shared pieces of the black-box tests: the built mini-werf, a loopback OTLP receiver,
-//! log-file reading.
+//! Shared pieces of the black-box tests: the built mini-werf and fixture apps, a loopback
+//! OTLP receiver (the library's public `testing::Collector`, with a TLS terminator and
+//! scripted replies on top), log-file reading.
 #![allow(dead_code)] // each test file uses a part
 
 pub mod otlp;
@@ -7,11 +8,13 @@ pub mod procs;
 pub mod proxy;
 pub mod tls;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::io::BufRead;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
+
+use cli_telemetry::testing::{Answer, Collector};
 use std::time::{Duration, Instant};
 
 /// `target/<profile>` of this test binary (which is `target/<profile>/deps/<test>`).
@@ -299,6 +302,16 @@ pub enum Mode {
     BlackHole,
 }
 
+impl Mode {
+    fn answer(self) -> Answer {
+        match self {
+            Mode::Status(s) => Answer::Status(s),
+            Mode::Delay(d) => Answer::Delay(d.as_millis() as u64),
+            Mode::BlackHole => Answer::BlackHole,
+        }
+    }
+}
+
 /// One request the receiver got.
 #[derive(Clone, Debug)]
 pub struct Received {
@@ -308,8 +321,17 @@ pub struct Received {
     pub body: Vec<u8>,
     /// When it arrived.
     pub at: std::time::SystemTime,
-    /// The status it was answered with (scripted receivers; 0 otherwise).
+    /// The status it was answered with (0: not answered).
     pub answered: u16,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// One answer of a scripted receiver ([`Receiver::start_script`]).
@@ -342,99 +364,87 @@ impl Reply {
         self.body = body.into();
         self
     }
-}
 
-/// The replies still to give; the last one repeats.
-type Script = Arc<Mutex<std::collections::VecDeque<Reply>>>;
-
-impl Received {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+    fn answer(self) -> Answer {
+        let mut headers = vec![("Content-Type".to_owned(), self.content_type)];
+        headers.extend(self.headers);
+        Answer::Raw {
+            status: self.status,
+            headers,
+            body: self.body,
+        }
     }
 }
 
-/// An OTLP/HTTP receiver on 127.0.0.1 that records requests; plain HTTP, or HTTPS with a
-/// certificate from a test CA ([`tls`]).
+/// The loopback OTLP/HTTP receiver of these tests: the library's own
+/// `cli_telemetry::testing::Collector` (dogfooded), in HTTPS behind a TLS terminator with a
+/// certificate from a test CA ([`tls`]) where a test needs it.
 pub struct Receiver {
-    pub addr: SocketAddr,
-    requests: Arc<Mutex<Vec<Received>>>,
-    https: bool,
-}
-
-impl Receiver {
-    /// A plain-HTTP receiver answering with `replies` in turn, the last one for every
-    /// request after.
-    pub fn start_script(replies: Vec<Reply>) -> Receiver {
-        assert!(!replies.is_empty());
-        Self::start_inner(
-            Mode::Status(200),
-            None,
-            Some(Arc::new(Mutex::new(replies.into()))),
-        )
-    }
+    collector: Collector,
+    tls: Option<tls::Terminator>,
 }
 
 impl Receiver {
     pub fn start(mode: Mode) -> Receiver {
-        Self::start_with(mode, None)
+        Receiver {
+            collector: Collector::answering(mode.answer()),
+            tls: None,
+        }
     }
 
     /// HTTPS with this server configuration.
     pub fn start_tls(mode: Mode, config: Arc<rustls::ServerConfig>) -> Receiver {
-        Self::start_with(mode, Some(config))
-    }
-
-    fn start_with(mode: Mode, tls: Option<Arc<rustls::ServerConfig>>) -> Receiver {
-        Self::start_inner(mode, tls, None)
-    }
-
-    fn start_inner(
-        mode: Mode,
-        tls: Option<Arc<rustls::ServerConfig>>,
-        script: Option<Script>,
-    ) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let r = requests.clone();
-        let https = tls.is_some();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (r, tls, script) = (r.clone(), tls.clone(), script.clone());
-                std::thread::spawn(move || {
-                    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
-                    match tls {
-                        None => serve(stream, mode, r, script),
-                        Some(config) => {
-                            let Ok(conn) = rustls::ServerConnection::new(config) else {
-                                return;
-                            };
-                            serve(rustls::StreamOwned::new(conn, stream), mode, r, script)
-                        }
-                    }
-                });
-            }
-        });
+        let collector = Collector::answering(mode.answer());
+        let tls = tls::Terminator::start(config, collector.addr());
         Receiver {
-            addr,
-            requests,
-            https,
+            collector,
+            tls: Some(tls),
+        }
+    }
+
+    /// A plain-HTTP receiver answering with `replies` in turn, the last one for every
+    /// request after.
+    pub fn start_script(replies: Vec<Reply>) -> Receiver {
+        assert!(!replies.is_empty());
+        Receiver {
+            collector: Collector::answering_in_turn(
+                replies.into_iter().map(Reply::answer).collect(),
+            ),
+            tls: None,
         }
     }
 
     pub fn url(&self) -> String {
-        if self.https {
-            format!("https://localhost:{}/v1/traces", self.addr.port())
-        } else {
-            format!("http://{}/v1/traces", self.addr)
+        match &self.tls {
+            Some(tls) => format!("https://localhost:{}/v1/traces", tls.port()),
+            None => self.collector.url(),
         }
     }
 
+    /// The port clients connect to (the TLS front's, for HTTPS).
+    pub fn port(&self) -> u16 {
+        match &self.tls {
+            Some(tls) => tls.port(),
+            None => self.collector.addr().port(),
+        }
+    }
+
+    pub fn collector(&self) -> &Collector {
+        &self.collector
+    }
+
     pub fn requests(&self) -> Vec<Received> {
-        self.requests.lock().unwrap().clone()
+        self.collector
+            .requests()
+            .into_iter()
+            .map(|r| Received {
+                path: r.path().to_owned(),
+                headers: r.headers().to_vec(),
+                body: r.body().to_vec(),
+                at: r.received_at(),
+                answered: r.answered().unwrap_or(0),
+            })
+            .collect()
     }
 
     pub fn bodies(&self) -> Vec<Vec<u8>> {
@@ -447,10 +457,7 @@ impl Receiver {
 
     /// Waits (bounded) until `n` bodies have arrived.
     pub fn wait_for(&self, n: usize, limit: Duration) -> Vec<Vec<u8>> {
-        let start = Instant::now();
-        while self.requests.lock().unwrap().len() < n && start.elapsed() < limit {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.collector.wait_for_requests(n, limit);
         self.bodies()
     }
 }
@@ -476,97 +483,6 @@ pub fn read_request_head(reader: &mut impl BufRead) -> Option<(String, Vec<(Stri
         }
     }
     Some((request_line.trim_end().to_owned(), headers))
-}
-
-fn serve<S: Read + Write>(
-    stream: S,
-    mode: Mode,
-    requests: Arc<Mutex<Vec<Received>>>,
-    script: Option<Script>,
-) {
-    let mut reader = BufReader::new(stream);
-    loop {
-        let Some((request_line, headers)) = read_request_head(&mut reader) else {
-            return;
-        };
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("")
-            .to_owned();
-        let length = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0usize);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let received = Received {
-            path,
-            headers,
-            body,
-            at: std::time::SystemTime::now(),
-            answered: 0,
-        };
-        if let Some(script) = &script {
-            let reply = {
-                let mut replies = script.lock().unwrap();
-                if replies.len() > 1 {
-                    replies.pop_front().unwrap()
-                } else {
-                    replies[0].clone()
-                }
-            };
-            requests.lock().unwrap().push(Received {
-                answered: reply.status,
-                ..received
-            });
-            let mut head = format!(
-                "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
-                reply.status,
-                reply.content_type,
-                reply.body.len()
-            );
-            for (name, value) in &reply.headers {
-                head.push_str(&format!("{name}: {value}\r\n"));
-            }
-            head.push_str("\r\n");
-            let mut bytes = head.into_bytes();
-            bytes.extend_from_slice(&reply.body);
-            let writer = reader.get_mut();
-            if writer.write_all(&bytes).is_err() || writer.flush().is_err() {
-                return;
-            }
-            continue;
-        }
-        let status = match mode {
-            Mode::Status(s) => s,
-            Mode::Delay(d) => {
-                // Recorded as it arrives: a test sees a request in flight.
-                requests.lock().unwrap().push(received);
-                std::thread::sleep(d);
-                let response = "HTTP/1.1 200 X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
-                let writer = reader.get_mut();
-                if writer.write_all(response.as_bytes()).is_err() || writer.flush().is_err() {
-                    return;
-                }
-                continue;
-            }
-            Mode::BlackHole => {
-                requests.lock().unwrap().push(received);
-                std::thread::sleep(Duration::from_secs(30));
-                return;
-            }
-        };
-        requests.lock().unwrap().push(received);
-        let response = format!("HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}");
-        let writer = reader.get_mut();
-        if writer.write_all(response.as_bytes()).is_err() || writer.flush().is_err() {
-            return;
-        }
-    }
 }
 
 /// A port on 127.0.0.1 where nothing listens.

@@ -94,3 +94,81 @@ impl TestCa {
         Arc::new(config)
     }
 }
+
+/// An HTTPS front for a plain-HTTP receiver: TLS with a test certificate on 127.0.0.1, each
+/// request forwarded to `upstream` and its response back (one request at a time per
+/// connection, `Content-Length` bodies, as both transports send them).
+pub struct Terminator {
+    port: u16,
+}
+
+impl Terminator {
+    pub fn start(config: Arc<rustls::ServerConfig>, upstream: std::net::SocketAddr) -> Terminator {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let config = config.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    forward(rustls::StreamOwned::new(conn, stream), upstream);
+                });
+            }
+        });
+        Terminator { port }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// Reads one HTTP message (head and `Content-Length` body) whole.
+fn message(reader: &mut impl std::io::BufRead) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        bytes.extend_from_slice(line.as_bytes());
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+        }
+        if line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    bytes.extend(body);
+    Some(bytes)
+}
+
+fn forward<S: std::io::Read + std::io::Write>(client: S, upstream: std::net::SocketAddr) {
+    use std::io::{BufReader, Write};
+    let Ok(server) = std::net::TcpStream::connect(upstream) else {
+        return;
+    };
+    let mut server_reader = BufReader::new(server.try_clone().expect("clone"));
+    let mut server = server;
+    let mut client = BufReader::new(client);
+    while let Some(request) = message(&mut client) {
+        if server.write_all(&request).is_err() {
+            return;
+        }
+        let Some(response) = message(&mut server_reader) else {
+            return;
+        };
+        let out = client.get_mut();
+        if out.write_all(&response).is_err() || out.flush().is_err() {
+            return;
+        }
+    }
+}

@@ -24,6 +24,7 @@ pub(crate) fn not_a_run() {
         if !p.started_sent {
             p.started_sent = true;
             p.exited_sent = true;
+            state.rt.not_a_run(&p.command);
         }
         p.exited_sent
     };

@@ -34,6 +34,11 @@ pub(crate) trait Sink: Send + Sync {
     fn emit(&self, event: RawEvent);
     /// A command ended, or the process ends: deliver what is pending, within the deadline.
     fn flush(&self) {}
+    /// The command `command` was dropped before its CommandStarted: the run is not a
+    /// command run (help, version, a telemetry action). Only captures keep a note of it.
+    fn not_a_run(&self, command: &str) {
+        let _ = command;
+    }
 }
 
 pub(crate) struct Runtime {
@@ -136,6 +141,10 @@ impl Runtime {
     pub(crate) fn flush(&self) {
         self.sink.flush();
     }
+
+    pub(super) fn not_a_run(&self, command: &str) {
+        self.sink.not_a_run(command);
+    }
 }
 
 pub(super) use super::guard::lock;
@@ -209,6 +218,22 @@ pub(crate) fn with_capture<R>(rt: Arc<Runtime>, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// The capture running on this thread, if any.
+pub(crate) fn current_capture() -> Option<Arc<Runtime>> {
+    if CAPTURING.with(Cell::get) {
+        CAPTURE.with(|c| c.borrow().clone())
+    } else {
+        None
+    }
+}
+
+/// Makes `rt` this thread's capture for as long as the thread lives or until it is set
+/// again (`None`: no capture), for threads a capture's code starts.
+pub(crate) fn attach_capture(rt: Option<Arc<Runtime>>) {
+    CAPTURING.with(|c| c.set(rt.is_some()));
+    CAPTURE.with(|c| *c.borrow_mut() = rt);
+}
+
 #[inline]
 pub(crate) fn maybe_active() -> bool {
     ENABLED.load(Ordering::Relaxed) || CAPTURING.with(Cell::get)
@@ -230,7 +255,7 @@ pub(super) struct CommandState {
 }
 
 pub(super) struct Progress {
-    command: Arc<str>,
+    pub(super) command: Arc<str>,
     pub(super) started_sent: bool,
     /// The handler returned: its exit code and duration (held under `#[main]`).
     returned: Option<(i32, u64)>,

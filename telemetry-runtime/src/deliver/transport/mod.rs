@@ -22,6 +22,8 @@ pub(crate) mod endpoint;
 #[cfg_attr(feature = "reqwest", allow(dead_code))]
 pub(crate) mod http;
 pub(crate) mod otlp;
+pub(crate) mod otlp_read;
+mod protowire;
 pub(crate) mod proxy;
 pub(crate) mod quiet;
 mod request;
