@@ -141,3 +141,29 @@ fn status_with_ignored_values_and_a_log_file_writes_nothing() {
         "the notes wait for an instrumented command's first event"
     );
 }
+
+#[test]
+fn the_text_says_how_to_switch_on_and_names_a_deadline_only_where_one_applies() {
+    let text = |env: &[(&str, &str)]| {
+        let mut run = werf(&["telemetry", "status"]);
+        for (k, v) in env {
+            run = run.env(k, v);
+        }
+        run.run().stdout()
+    };
+    // Off by the app's default: how to switch on, for a run and for good.
+    let off = text(&[]);
+    assert!(
+        off.contains("switch on:   WERF_TELEMETRY=1 for one run; for good: `werf telemetry enable`"),
+        "{off}"
+    );
+    // Off on purpose: no invitation.
+    assert!(!text(&[("DO_NOT_TRACK", "1")]).contains("switch on:"));
+    assert!(!text(&[("WERF_TELEMETRY", "0")]).contains("switch on:"));
+    // Detached: the exit waits for no network, so no deadline is shown; inline: it is.
+    let detached = text(&[("WERF_TELEMETRY", "1")]);
+    assert!(detached.contains("delivery:    detached"), "{detached}");
+    assert!(!detached.contains("deadline:"), "{detached}");
+    let inline = text(&[("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_DELIVERY", "inline")]);
+    assert!(inline.contains("deadline:    1300 ms at exit"), "{inline}");
+}

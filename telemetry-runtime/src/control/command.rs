@@ -409,9 +409,33 @@ impl FromArgMatches for TelemetryFlag {
 
 impl TelemetryFlag {
     /// Performs the action, as `<app> telemetry <action>` does ([`TelemetryArgs::run`]), and
-    /// returns the exit code; `None` when `--telemetry` was not given.
+    /// returns the exit code: `ExitCode::SUCCESS` when it was done (status printed, choice
+    /// recorded), `ExitCode::FAILURE` (1) when the choice could not be recorded or
+    /// telemetry was not installed, with one line on stderr; `None` when `--telemetry` was
+    /// not given (the run goes on). For a `main` that returns `ExitCode`:
+    /// `if let Some(code) = cli.telemetry.run() { return code; }`; for others, see
+    /// [`TelemetryFlag::run_code`].
     pub fn run(&self) -> Option<ExitCode> {
         self.as_args().map(|args| args.run())
+    }
+
+    /// [`TelemetryFlag::run`] with the code as a number (0 done, 1 failed), for a `main`
+    /// that returns `Result<(), E>` or an exit-code type of the application's:
+    ///
+    /// ```no_run
+    /// # use clap::Parser;
+    /// # #[derive(Parser)] struct Cli { #[command(flatten)] telemetry: cli_telemetry_runtime::TelemetryFlag }
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     let cli = Cli::parse();
+    ///     if let Some(code) = cli.telemetry.run_code() {
+    ///         std::process::exit(code); // an action, not a run: nothing is reported
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn run_code(&self) -> Option<i32> {
+        self.run()
+            .map(|code| if code == ExitCode::SUCCESS { 0 } else { 1 })
     }
 
     /// [`TelemetryFlag::run`], plus the hidden `--telemetry catalog`, which prints the
@@ -422,5 +446,30 @@ impl TelemetryFlag {
 
     fn as_args(&self) -> Option<TelemetryArgs> {
         self.action.clone().map(|action| TelemetryArgs { action })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    #[command(name = "t")]
+    struct Cli {
+        #[command(flatten)]
+        telemetry: TelemetryFlag,
+    }
+
+    #[test]
+    fn run_code_is_none_without_an_action_and_a_number_with_one() {
+        let none = Cli::try_parse_from(["t"]).unwrap();
+        assert_eq!(none.telemetry.run_code(), None);
+        // Status is printed (here: "not set up"): done, 0.
+        let status = Cli::try_parse_from(["t", "--telemetry", "status"]).unwrap();
+        assert_eq!(status.telemetry.run_code(), Some(0));
+        // Nothing installed in this test process: a choice can't be recorded, 1.
+        let enable = Cli::try_parse_from(["t", "--telemetry", "enable"]).unwrap();
+        assert_eq!(enable.telemetry.run_code(), Some(1));
     }
 }

@@ -425,7 +425,11 @@ impl Status {
                     self.delivery_decided_by.describe()
                 ));
             }
-            out.push_str(&format!("  deadline:    {} ms at exit\n", self.deadline_ms));
+            // The deadline is what an inline exit waits at most; a detached exit waits for
+            // no network at all.
+            if self.debug || self.delivery != Delivery::Detached {
+                out.push_str(&format!("  deadline:    {} ms at exit\n", self.deadline_ms));
+            }
             if self.sample_rate < 1.0 || self.app_sample_rate < 1.0 {
                 out.push_str(&format!("  sampling:    {}\n", self.sampling_line()));
             }
@@ -435,6 +439,16 @@ impl Status {
             ));
         } else if !matches!(self.decided_by, Decision::CompiledOut) {
             out.push_str("  nothing is recorded, sent or written\n");
+            // How to switch it on, unless the person switched it off on purpose.
+            match &self.decided_by {
+                Decision::AppDefault { on: false } | Decision::File { on: false, .. } => {
+                    out.push_str(&format!(
+                        "  switch on:   {}=1 for one run; for good: `{} enable`\n",
+                        self.switch_var, self.lasting_switch
+                    ));
+                }
+                _ => {}
+            }
         }
         if self.sends_installation_id {
             let id = if self.installation_id.is_some() {

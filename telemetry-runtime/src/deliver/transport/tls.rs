@@ -40,6 +40,12 @@ pub(crate) fn client_config() -> Result<Arc<ClientConfig>, &'static str> {
 /// so ChaCha20-Poly1305 — whose assembly is the largest part of *ring* a client links —
 /// adds no server the library can reach. Key exchange and signature algorithms are
 /// *ring*'s defaults (all of them).
+///
+/// rustls 0.23.48 deprecates *ring*'s provider for its lack of post-quantum key exchange.
+/// Telemetry events are not secrets a recorded session could reveal years later, and
+/// *ring* keeps the build free of aws-lc-sys's C (SPEC P-5): the deprecation is allowed
+/// here, so that an application building this crate from a path sees no warning of ours.
+#[allow(deprecated)]
 fn provider() -> rustls::crypto::CryptoProvider {
     use rustls::crypto::ring::cipher_suite as suite;
     rustls::crypto::CryptoProvider {
