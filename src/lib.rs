@@ -267,8 +267,23 @@
 //!
 //! # Testing
 //!
-//! [`testing`] captures the events a piece of code emits, in-process and per thread, and
-//! reads log files back for black-box tests of a built binary.
+//! [`testing`] captures the events a piece of code emits, in-process and per thread (with
+//! what was not sent, and why), and tests the built binary as a black box:
+//! [`testing::Collector`] is a real OTLP/HTTP receiver on 127.0.0.1 that gives the child an
+//! environment of its own and waits for its complete runs, the detached sender's too.
+//!
+//! ```
+//! use cli_telemetry::{instrument_command, testing::{capture, Expect}};
+//!
+//! #[instrument_command(name = "mytool deploy")]
+//! fn deploy() {}
+//!
+//! let events = capture(deploy);
+//! events.assert_events(&[
+//!     Expect::started("mytool deploy"),
+//!     Expect::exited("mytool deploy").exit_code(0),
+//! ]);
+//! ```
 //!
 //! # Cargo features
 //!

@@ -67,12 +67,21 @@ fn the_child_gets_a_home_of_its_own_gone_with_the_collector() {
         .unwrap();
     assert!(out.status.success());
     assert_eq!(collector.wait_for_runs(1, WAIT).len(), 1);
-    assert!(home.join("cache/werf/telemetry-spool").is_dir(), "the queue is the collector's");
     assert!(
-        std::fs::read_dir(developer.path()).unwrap().next().is_none(),
+        home.join("cache/werf/telemetry-spool").is_dir(),
+        "the queue is the collector's"
+    );
+    assert!(
+        std::fs::read_dir(developer.path())
+            .unwrap()
+            .next()
+            .is_none(),
         "the developer's home is untouched"
     );
-    assert!(!collector.log().events.is_empty(), "the log file names every event");
+    assert!(
+        !collector.log().events.is_empty(),
+        "the log file names every event"
+    );
     drop(collector);
     assert!(!home.exists(), "the temporary home goes with the collector");
 }
@@ -85,7 +94,11 @@ fn failure_answers_are_what_the_library_sees() {
     };
     for (answer, protocol, line) in [
         (partial(), "http/json", "event rejected by the collector"),
-        (partial(), "http/protobuf", "event rejected by the collector"),
+        (
+            partial(),
+            "http/protobuf",
+            "event rejected by the collector",
+        ),
         (
             Answer::Status(503),
             "http/json",
@@ -104,7 +117,11 @@ fn failure_answers_are_what_the_library_sees() {
         assert!(out.status.success());
         let log = collector.log();
         let found = log.diagnostics_containing(line);
-        assert!(!found.is_empty(), "{answer:?} {protocol}: {:?}", log.diagnostics);
+        assert!(
+            !found.is_empty(),
+            "{answer:?} {protocol}: {:?}",
+            log.diagnostics
+        );
         if let Answer::PartialSuccess { .. } = answer {
             assert_eq!(found[0]["collectorMessage"], "quota exceeded");
             assert_eq!(found[0]["rejectedSpans"], 2);
@@ -126,8 +143,13 @@ fn answers_in_turn_and_the_app_s_headers() {
     let requests = collector.wait_for_requests(3, WAIT);
     let answered: Vec<Option<u16>> = requests.iter().map(|r| r.answered()).collect();
     assert_eq!(answered[0], Some(503));
-    assert!(answered[1..].iter().all(|a| *a == Some(200)), "{answered:?}");
-    assert!(requests.iter().all(|r| r.header("X-API-Key") == Some("k3y")));
+    assert!(
+        answered[1..].iter().all(|a| *a == Some(200)),
+        "{answered:?}"
+    );
+    assert!(requests
+        .iter()
+        .all(|r| r.header("X-API-Key") == Some("k3y")));
     assert_eq!(collector.wait_for_runs(2, WAIT).len(), 2);
 }
 

@@ -95,9 +95,7 @@ fn parallel_captures_never_see_each_other() {
 fn what_was_not_sent_is_listed_with_why() {
     let app = || Telemetry::builder("tool").env_prefix("TOOL");
     // Off by the person's variable: the handler runs, nothing is sent.
-    let (_, off) = Capture::new(app())
-        .env([("TOOL_TELEMETRY", "0")])
-        .run(work);
+    let (_, off) = Capture::new(app()).env([("TOOL_TELEMETRY", "0")]).run(work);
     assert!(off.is_empty());
     assert_eq!(off.not_sent().len(), 2);
     assert_eq!(
@@ -111,9 +109,7 @@ fn what_was_not_sent_is_listed_with_why() {
     );
     assert_eq!(off.not_sent()[1].event_type, "CommandExited");
     // The same environment, on: sent.
-    let (_, on) = Capture::new(app())
-        .env([("TOOL_TELEMETRY", "1")])
-        .run(work);
+    let (_, on) = Capture::new(app()).env([("TOOL_TELEMETRY", "1")]).run(work);
     assert_eq!(on.events().len(), 2);
     assert!(on.not_sent().is_empty());
     // Sampled out.
@@ -124,8 +120,7 @@ fn what_was_not_sent_is_listed_with_why() {
         .iter()
         .all(|n| n.reason == NotSentReason::SampledOut));
     // Not a run: the handler parsed a telemetry action.
-    let (_, action) = Capture::new(app())
-        .run(|| parse_inside(&["tool", "--telemetry", "status"]));
+    let (_, action) = Capture::new(app()).run(|| parse_inside(&["tool", "--telemetry", "status"]));
     assert!(action.is_empty());
     assert_eq!(action.not_sent().len(), 1);
     assert_eq!(action.not_sent()[0].reason, NotSentReason::NotARun);

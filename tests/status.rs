@@ -154,7 +154,9 @@ fn the_text_says_how_to_switch_on_and_names_a_deadline_only_where_one_applies() 
     // Off by the app's default: how to switch on, for a run and for good.
     let off = text(&[]);
     assert!(
-        off.contains("switch on:   WERF_TELEMETRY=1 for one run; for good: `werf telemetry enable`"),
+        off.contains(
+            "switch on:   WERF_TELEMETRY=1 for one run; for good: `werf telemetry enable`"
+        ),
         "{off}"
     );
     // Off on purpose: no invitation.
@@ -164,6 +166,9 @@ fn the_text_says_how_to_switch_on_and_names_a_deadline_only_where_one_applies() 
     let detached = text(&[("WERF_TELEMETRY", "1")]);
     assert!(detached.contains("delivery:    detached"), "{detached}");
     assert!(!detached.contains("deadline:"), "{detached}");
-    let inline = text(&[("WERF_TELEMETRY", "1"), ("WERF_TELEMETRY_DELIVERY", "inline")]);
+    let inline = text(&[
+        ("WERF_TELEMETRY", "1"),
+        ("WERF_TELEMETRY_DELIVERY", "inline"),
+    ]);
     assert!(inline.contains("deadline:    1300 ms at exit"), "{inline}");
 }

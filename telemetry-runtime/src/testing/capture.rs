@@ -6,7 +6,9 @@
 
 use std::ffi::OsString;
 
-use super::expect::{Captured, NotSent, NotSentReason};
+use super::expect::Captured;
+#[cfg(feature = "telemetry")]
+use super::expect::{NotSent, NotSentReason};
 use crate::config::Telemetry;
 
 /// A configured capture: the app settings its events carry, and optionally the

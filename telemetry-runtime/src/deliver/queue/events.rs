@@ -421,7 +421,10 @@ mod tests {
         queue.append(&started.complete(&info)).unwrap();
         queue.append(&exited.complete(&info)).unwrap();
         let (claimed, _) = queue.claim(10, &owner, None, &none());
-        let types: Vec<&str> = claimed.iter().map(|c| c.event.event_type.as_str()).collect();
+        let types: Vec<&str> = claimed
+            .iter()
+            .map(|c| c.event.event_type.as_str())
+            .collect();
         assert_eq!(types, ["CommandStarted", "CommandExited"]);
     }
 
