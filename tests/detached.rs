@@ -7,8 +7,10 @@
 
 mod common;
 
+use common::sender::{detached, queue_dir, queued, senders_end, LONG};
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,31 +18,9 @@ use common::otlp::events_in;
 use common::procs::alive;
 use common::proxy::{Proxy, ProxyMode};
 use common::tls::{Leaf, TestCa};
-use common::{eventually, example, read_log, sender_pids, werf, werf_bin, Mode, Receiver, Run};
+use common::{eventually, example, read_log, sender_pids, werf, werf_bin, Mode, Receiver};
 
 const CONVERGE: &[&str] = &["converge", "--repo", "r"];
-const LONG: Duration = Duration::from_secs(20);
-
-fn detached(run: Run, url: &str, log: &Path) -> Run {
-    run.telemetry(url, log)
-        .env("WERF_TELEMETRY_DELIVERY", "detached")
-}
-
-fn queue_dir(home: &tempfile::TempDir) -> PathBuf {
-    home.path().join("cache/werf/telemetry-spool")
-}
-
-/// Event files in the queue, waiting or claimed.
-fn queued(home: &tempfile::TempDir) -> Vec<String> {
-    std::fs::read_dir(queue_dir(home))
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| n.contains(".json"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// (executionID, eventType) of events, sorted.
 fn keys(events: &[cli_telemetry::Event]) -> Vec<(String, String)> {
@@ -54,15 +34,6 @@ fn keys(events: &[cli_telemetry::Event]) -> Vec<(String, String)> {
 
 fn received(receiver: &Receiver) -> Vec<cli_telemetry::Event> {
     events_in(&receiver.bodies())
-}
-
-/// Waits for every sender named in `log` to be gone.
-fn senders_end(log: &Path) {
-    assert!(
-        eventually(LONG, || sender_pids(log).iter().all(|p| !alive(*p))),
-        "the senders of {} ended",
-        log.display()
-    );
 }
 
 #[test]

@@ -8,40 +8,20 @@
 
 mod common;
 
+use common::sender::{detached, queue_dir, queued, LONG};
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::otlp::events_in;
 use common::procs::{alive, senders_under};
-use common::{eventually, read_log, sender_pids, werf, Mode, Receiver, Run};
+use common::{eventually, read_log, sender_pids, werf, Mode, Receiver};
 
 const CONVERGE: &[&str] = &["converge", "--repo", "r"];
 const HELM: &[&str] = &["helm", "get-release", "--namespace", "n"];
-const LONG: Duration = Duration::from_secs(30);
-
-fn detached(run: Run, url: &str, log: &Path) -> Run {
-    run.telemetry(url, log)
-        .env("WERF_TELEMETRY_DELIVERY", "detached")
-}
-
-fn queue_dir(home: &tempfile::TempDir) -> PathBuf {
-    home.path().join("cache/werf/telemetry-spool")
-}
-
-/// Event files left in the queue.
-fn queued(home: &tempfile::TempDir) -> Vec<String> {
-    std::fs::read_dir(queue_dir(home))
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| n.contains(".json"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// How many times each (executionID, eventType) arrived.
 fn arrivals(receiver: &Receiver) -> BTreeMap<(String, String), usize> {

@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::sender::{detached, queue_dir, senders_end, LONG};
+
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,19 +19,9 @@ use std::time::Duration;
 use common::otlp::events_in;
 use common::procs::{alive, private_dir};
 use common::tls::{Leaf, TestCa};
-use common::{eventually, example, example_bin, read_log, sender_pids, werf, Mode, Receiver, Run};
+use common::{eventually, example, example_bin, read_log, sender_pids, werf, Mode, Receiver};
 
 const CONVERGE: &[&str] = &["converge", "--repo", "r"];
-const LONG: Duration = Duration::from_secs(20);
-
-fn detached(run: Run, url: &str, log: &Path) -> Run {
-    run.telemetry(url, log)
-        .env("WERF_TELEMETRY_DELIVERY", "detached")
-}
-
-fn queue_dir(home: &tempfile::TempDir) -> PathBuf {
-    home.path().join("cache/werf/telemetry-spool")
-}
 
 fn names_in(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -43,14 +35,6 @@ fn names_in(dir: &Path) -> Vec<String> {
 
 fn received(receiver: &Receiver) -> usize {
     events_in(&receiver.bodies()).len()
-}
-
-/// Waits for every sender the log names to end.
-fn senders_end(log: &Path) {
-    assert!(
-        eventually(LONG, || sender_pids(log).iter().all(|p| !alive(*p))),
-        "the senders ended"
-    );
 }
 
 fn mkfifo(path: &Path) {

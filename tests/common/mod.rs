@@ -6,6 +6,7 @@
 pub mod otlp;
 pub mod procs;
 pub mod proxy;
+pub mod sender;
 pub mod tls;
 
 use std::io::BufRead;
