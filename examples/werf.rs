@@ -117,6 +117,17 @@ impl WerfError {
     }
 }
 
+/// The kind of failure, for CommandExited's `errorCategory` (SPEC S-22): a label werf
+/// chose, never the error's text.
+impl cli_telemetry::ErrorCategory for WerfError {
+    fn error_category(&self) -> Option<&str> {
+        match self {
+            WerfError::RegistryUnreachable => Some("registry-unreachable"),
+            WerfError::Failed(_) => None,
+        }
+    }
+}
+
 impl std::fmt::Display for WerfError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

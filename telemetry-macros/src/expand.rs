@@ -71,6 +71,24 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
             (&&&&&#krate::__private::Probe(&#ret)).__cli_telemetry_exit_code()
         }
     };
+    let category = quote! {
+        || {
+            use #krate::__private::{ViaErrorCategory as _, ViaNoCategory as _};
+            (&&#krate::__private::CategoryProbe(&#ret)).__cli_telemetry_error_category()
+        }
+    };
+    // Literal labels of `error_category("…")` calls in the body, checked at compile time
+    // by the runtime's own rule (a `const fn`), each error pointing at its literal.
+    let label_checks = crate::labels::literal_labels(&block)
+        .into_iter()
+        .map(|lit| {
+            quote_spanned! {lit.span()=>
+                const _: () = ::core::assert!(
+                    #krate::valid_label(#lit),
+                    "an error category is a label: [a-z0-9._-], 1 to 64 characters"
+                );
+            }
+        });
 
     // With `panic = "abort"` no destructor runs on a panic: a panic hook records the exit.
     // `cfg` is evaluated in the user's crate, where the panic strategy is known.
@@ -88,7 +106,7 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
             } else {
                 #fut.await
             };
-            #guard.finish_with(#exit_code);
+            #guard.finish_with_category(#exit_code, #category);
             #ret
         }
     } else {
@@ -96,10 +114,11 @@ pub(crate) fn instrument(args: &Args, func: Func) -> TokenStream {
             #abort_hook
             let #guard = #start;
             let #ret #ret_ty = #krate::__private::call(move || #block);
-            #guard.finish_with(#exit_code);
+            #guard.finish_with_category(#exit_code, #category);
             #ret
         }
     };
+    let body = quote!(#(#label_checks)* #body);
     quote!(#(#attrs)* #vis #sig { #body })
 }
 

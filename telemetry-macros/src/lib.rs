@@ -13,6 +13,7 @@ mod ast;
 mod attr;
 mod entry;
 mod expand;
+mod labels;
 mod pair;
 mod valid;
 

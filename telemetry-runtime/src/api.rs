@@ -222,6 +222,31 @@ pub fn emit<T: serde::Serialize + ?Sized>(event_type: &str, data: &T) {
     let _ = (event_type, data);
 }
 
+/// Names the kind of failure of the instrumented command running on this thread (SPEC
+/// S-22): CommandExited carries `label` as `eventData.errorCategory` if the command fails
+/// (a non-zero exit code). For applications whose errors are not their own types
+/// (`anyhow`); for those that are, implement [`crate::ErrorCategory`]. A label is
+/// `[a-z0-9._-]`, 1 to 64 characters, chosen by the application — never text from the
+/// error. `#[instrument_command]` checks a literal label in the handler's body at compile
+/// time; any other that is not a label is dropped, with a note in the log file (and on
+/// stderr in debug mode). The last call wins; outside an instrumented command, or with
+/// telemetry off, nothing happens.
+///
+/// ```
+/// cli_telemetry_runtime::error_category("registry-unreachable");
+/// ```
+pub fn error_category(label: &str) {
+    #[cfg(feature = "telemetry")]
+    {
+        if !crate::record::state::maybe_active() {
+            return;
+        }
+        crate::record::state::with_current(|cmd| cmd.set_category(label));
+    }
+    #[cfg(not(feature = "telemetry"))]
+    let _ = label;
+}
+
 /// Records CommandExited with `code` for the instrumented commands of the process — the one
 /// running on this or any other thread (a Ctrl-C handler's thread), and any that returned
 /// and wait for `main`'s code under `#[cli_telemetry::main]` — delivers pending events

@@ -50,6 +50,15 @@ pub struct Attributes {
     /// Which CI system, when it is known.
     #[serde(rename = "ciName", default, skip_serializing_if = "Option::is_none")]
     pub ci_name: Option<String>,
+    /// The AI coding agent that runs the process (`claude-code`, `gemini-cli`, `codex`, …),
+    /// when its documented variables or `AI_AGENT` tell it (SPEC S-22): a plain name
+    /// (`[a-z0-9-]`, at most 32 characters), never a path or a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// `docker`, `podman`, `kubernetes` or `other` when the process runs in a container
+    /// (SPEC S-22); absent outside one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
     /// User-provided `<PREFIX>_TELEMETRY_EXTRA_ATTRIBUTE_*=key=value` pairs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,

@@ -49,8 +49,8 @@ pub mod testing;
 pub mod __private;
 
 pub use api::{
-    emit, exit, get_matches, get_matches_from, is_enabled, parse, parse_from, record,
-    try_parse_from,
+    emit, error_category, exit, get_matches, get_matches_from, is_enabled, parse, parse_from,
+    record, try_parse_from,
 };
 pub use catalog::{catalog, catalog_of, Catalog, CatalogCommand, CatalogOption};
 pub use config::{
@@ -64,7 +64,7 @@ pub use control::command::{
 pub use control::status::{print_status, status, Status, STATUS_SCHEMA_VERSION};
 pub use event::{Attributes, Event, OptionUsage, COMMAND_EXITED, COMMAND_STARTED, SCHEMA_VERSION};
 pub use record::attributes::{go_arch, go_os};
-pub use record::exit::{ErrorExitCode, ExitStatus};
+pub use record::exit::{valid_label, ErrorCategory, ErrorExitCode, ExitStatus};
 #[cfg(feature = "telemetry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
 pub use record::project::project_id_from_url;

@@ -55,10 +55,21 @@ impl CommandGuard {
     /// Records CommandExited with the exit code `code()` computes (called only when this
     /// guard started a command) and flushes.
     #[inline]
-    pub fn finish_with(mut self, code: impl FnOnce() -> i32) {
+    pub fn finish_with(self, code: impl FnOnce() -> i32) {
+        self.finish_with_category(code, || None);
+    }
+
+    /// [`CommandGuard::finish_with`], with the error category `category()` names (the
+    /// handler's `Err` implementing `ErrorCategory`).
+    #[inline]
+    pub fn finish_with_category<'a>(
+        mut self,
+        code: impl FnOnce() -> i32,
+        category: impl FnOnce() -> Option<&'a str>,
+    ) {
         if self.owns {
             self.owns = false;
-            end(code());
+            end(code(), category());
         }
     }
 
@@ -108,9 +119,19 @@ impl AsyncGuard {
 
     /// Records CommandExited with the exit code `code()` computes, and flushes.
     #[inline]
-    pub fn finish_with(mut self, code: impl FnOnce() -> i32) {
+    pub fn finish_with(self, code: impl FnOnce() -> i32) {
+        self.finish_with_category(code, || None);
+    }
+
+    /// [`AsyncGuard::finish_with`], with the error category `category()` names.
+    #[inline]
+    pub fn finish_with_category<'a>(
+        mut self,
+        code: impl FnOnce() -> i32,
+        category: impl FnOnce() -> Option<&'a str>,
+    ) {
         if let Some(active) = self.active.take() {
-            end_active(active, code());
+            end_active(active, code(), category());
         }
     }
 }
@@ -123,17 +144,17 @@ impl Drop for AsyncGuard {
             } else {
                 CANCELLED_EXIT_CODE
             };
-            end_active(active, code);
+            end_active(active, code, None);
         }
     }
 }
 
 #[cfg(feature = "telemetry")]
-fn end_active(active: Active, code: i32) {
-    active.end(code);
+fn end_active(active: Active, code: i32, category: Option<&str>) {
+    active.end(code, category);
 }
 #[cfg(not(feature = "telemetry"))]
-fn end_active(active: Active, _: i32) {
+fn end_active(active: Active, _: i32, _: Option<&str>) {
     match active {}
 }
 
@@ -199,22 +220,25 @@ impl Drop for PollScope<'_> {
 impl Drop for CommandGuard {
     fn drop(&mut self) {
         if self.owns {
-            end(if std::thread::panicking() {
-                101
-            } else {
-                CANCELLED_EXIT_CODE
-            });
+            end(
+                if std::thread::panicking() {
+                    101
+                } else {
+                    CANCELLED_EXIT_CODE
+                },
+                None,
+            );
         }
     }
 }
 
 #[cold]
-fn end(exit_code: i32) {
+fn end(exit_code: i32, category: Option<&str>) {
     #[cfg(feature = "telemetry")]
     if let Some(active) = crate::record::state::take_current() {
-        active.end(exit_code);
+        active.end(exit_code, category);
     }
-    let _ = exit_code;
+    let _ = (exit_code, category);
 }
 
 /// For `panic = "abort"` builds, where no destructor runs on a panic: installs (once) a
@@ -371,6 +395,39 @@ pub trait ViaStatus {
 impl<T: ExitStatus + ?Sized> ViaStatus for &Probe<'_, T> {
     fn __cli_telemetry_exit_code(self) -> i32 {
         self.0.exit_code()
+    }
+}
+
+/// `Result<T, E>` whose error names its kind of failure ([`crate::ErrorCategory`]).
+pub trait ViaErrorCategory<'a> {
+    /// The error category, for an `Err` that names one.
+    fn __cli_telemetry_error_category(self) -> Option<&'a str>;
+}
+
+/// Everything else: no error category.
+pub trait ViaNoCategory<'a> {
+    /// None.
+    fn __cli_telemetry_error_category(self) -> Option<&'a str>;
+}
+
+/// Wraps a handler's return value for the error category, as [`Probe`] does for the exit
+/// code: `(&&CategoryProbe(&ret)).__cli_telemetry_error_category()`.
+pub struct CategoryProbe<'a, T: ?Sized>(pub &'a T);
+
+impl<'a, T, E: crate::record::exit::ErrorCategory> ViaErrorCategory<'a>
+    for &&CategoryProbe<'a, Result<T, E>>
+{
+    fn __cli_telemetry_error_category(self) -> Option<&'a str> {
+        match self.0 {
+            Ok(_) => None,
+            Err(e) => e.error_category(),
+        }
+    }
+}
+
+impl<'a, T: ?Sized> ViaNoCategory<'a> for &CategoryProbe<'a, T> {
+    fn __cli_telemetry_error_category(self) -> Option<&'a str> {
+        None
     }
 }
 

@@ -165,4 +165,17 @@ impl crate::record::state::Sink for Sender {
     fn flush(&self) {
         Sender::flush(self);
     }
+    fn note(&self, message: &str) {
+        if self.forked() {
+            return;
+        }
+        let line = diagnostic("warn", message, self.shared.run_id(), Map::new());
+        if self.shared.settings.debug {
+            if let Ok(text) = serde_json::to_string(&line) {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr().lock(), "{text}");
+            }
+        }
+        self.shared.log_line_nowait(&line);
+    }
 }

@@ -1,5 +1,6 @@
-//! Environment attributes (SPEC S-4): os/arch in Go's names, CI (detected by
-//! `config::ci`), group channel, user-provided extra attributes.
+//! Environment attributes (SPEC S-4, S-22): os/arch in Go's names, CI (detected by
+//! `config::ci`), the agent and the container (`context`), group channel, user-provided
+//! extra attributes.
 
 use std::collections::BTreeMap;
 
@@ -74,6 +75,8 @@ pub(crate) fn detect(app: &AppConfig, env: &dyn Env, notes: &mut Vec<Note>) -> A
             .filter(|v| !v.is_empty()),
         ci,
         ci_name,
+        agent: super::context::agent(env),
+        container: super::context::container(env, std::path::Path::new("/")).map(str::to_owned),
         extra: extra_attributes(app, env, notes),
         // The rate in force is the settings' (`with_sample_rate`).
         sample_rate: None,

@@ -13,6 +13,7 @@
 //! - [`exit`]: exit codes of handler return types; `at_exit`: CommandExited when the
 //!   process ends by `std::process::exit`;
 //! - [`attributes`]: os/arch in Go's names, CI, group channel, extra attributes;
+//!   `context`: the AI agent running the process and the container it runs in;
 //! - `project` and `digest`: the project id, SHA-256 of the normalized git origin;
 //! - `guard`: the library's mutexes, counted per thread, so that the abort build's panic
 //!   hook never locks one its own thread holds.
@@ -22,6 +23,7 @@
 //! `config` and the event vocabulary.
 
 pub(crate) mod attributes;
+pub(crate) mod context;
 pub(crate) mod exit;
 #[cfg(feature = "telemetry")]
 pub(crate) mod guard;

@@ -39,6 +39,10 @@ pub(crate) trait Sink: Send + Sync {
     fn not_a_run(&self, command: &str) {
         let _ = command;
     }
+    /// A diagnostic for the log file (and stderr in debug mode): never a value.
+    fn note(&self, message: &str) {
+        let _ = message;
+    }
 }
 
 pub(crate) struct Runtime {
@@ -144,6 +148,10 @@ impl Runtime {
 
     pub(super) fn not_a_run(&self, command: &str) {
         self.sink.not_a_run(command);
+    }
+
+    fn note(&self, message: &str) {
+        self.sink.note(message);
     }
 }
 
@@ -261,6 +269,8 @@ pub(super) struct Progress {
     returned: Option<(i32, u64)>,
     /// CommandExited was sent.
     pub(super) exited_sent: bool,
+    /// The kind of failure the application named (SPEC S-22), a valid label.
+    category: Option<String>,
 }
 
 impl CommandState {
@@ -288,9 +298,26 @@ impl CommandState {
             Some((_, ms)) => ms,
             None => self.started.elapsed().as_millis() as u64,
         };
-        self.rt
-            .emit(RawEvent::exited(p.command.clone(), code, duration));
+        let mut event = RawEvent::exited(p.command.clone(), code, duration);
+        // A category says what kind of failure it was: none on success.
+        if let (Some(category), true) = (p.category.take(), code != 0) {
+            event
+                .event_data
+                .insert("errorCategory".into(), category.into());
+        }
+        self.rt.emit(event);
         true
+    }
+
+    /// Keeps `label` as the command's error category if it is one; a note otherwise.
+    fn set_category(&self, p: &mut Progress, label: &str) {
+        if crate::record::exit::valid_label(label) {
+            p.category = Some(label.to_owned());
+        } else {
+            self.rt.note(
+                "an error category that is not a label ([a-z0-9._-], 1 to 64 characters) was dropped",
+            );
+        }
     }
 }
 
@@ -300,13 +327,17 @@ pub(crate) struct ActiveCommand {
 }
 
 impl ActiveCommand {
-    /// The handler returned (or panicked) with `exit_code`: CommandExited now and a flush,
-    /// or, under `#[cli_telemetry::main]`, held for the process's exit code.
-    pub(crate) fn end(self, exit_code: i32) {
+    /// The handler returned (or panicked) with `exit_code` (and the error category its
+    /// value named): CommandExited now and a flush, or, under `#[cli_telemetry::main]`,
+    /// held for the process's exit code.
+    pub(crate) fn end(self, exit_code: i32, category: Option<&str>) {
         let state = &self.state;
         let mut p = lock(&state.inner);
         if p.exited_sent {
             return;
+        }
+        if let Some(label) = category {
+            state.set_category(&mut p, label);
         }
         state.send_started(&mut p);
         let duration = state.started.elapsed().as_millis() as u64;
@@ -320,6 +351,12 @@ impl ActiveCommand {
         if sent {
             state.rt.flush();
         }
+    }
+
+    /// `cli_telemetry::error_category(label)` inside the command.
+    pub(crate) fn set_category(&self, label: &str) {
+        let mut p = lock(&self.state.inner);
+        self.state.set_category(&mut p, label);
     }
 
     pub(crate) fn emit(&self, event_type: &str, data: serde_json::Map<String, serde_json::Value>) {
@@ -377,6 +414,7 @@ pub(super) fn begin_at(
             started_sent: known,
             returned: None,
             exited_sent: false,
+            category: None,
         }),
     });
     if known {

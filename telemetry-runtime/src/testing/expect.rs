@@ -256,7 +256,8 @@ impl std::fmt::Display for Expect {
 impl Captured {
     /// The events with stable placeholders where runs differ — `ts`, `executionID`,
     /// `userID`, a non-empty `projectID`, `eventData.durationMs`, `attributes.os` and
-    /// `.arch` — and without `attributes.ci`/`ciName` (present only in CI), one JSON object
+    /// `.arch` — and without `attributes.ci`, `ciName`, `agent` and `container` (present only
+    /// where the tests run in CI, under an agent or in a container), one JSON object
     /// per line: a snapshot that holds on every machine (`insta::assert_snapshot!`, or a
     /// plain string comparison).
     ///
@@ -289,8 +290,9 @@ impl Captured {
                         attrs.insert(key.into(), format!("<{key}>").into());
                     }
                 }
-                attrs.remove("ci");
-                attrs.remove("ciName");
+                for key in ["ci", "ciName", "agent", "container"] {
+                    attrs.remove(key);
+                }
             }
             out.push_str(&Value::Object(map).to_string());
             out.push('\n');
