@@ -62,6 +62,9 @@ fn event() -> impl Strategy<Value = Event> {
                         group_channel,
                         ci: None,
                         ci_name: None,
+                        // An agent and a container on some events (SPEC S-22).
+                        agent: (duration % 2 == 0).then(|| "claude-code".to_owned()),
+                        container: (duration % 5 == 0).then(|| "docker".to_owned()),
                         extra: extra.into_iter().collect::<BTreeMap<_, _>>(),
                         // Sampled runs carry their rate (SPEC S-20), a number in (0, 1).
                         sample_rate: (duration % 3 == 0)
