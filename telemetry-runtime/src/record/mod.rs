@@ -10,7 +10,8 @@
 //!   told from the application's (their runs are not command runs);
 //! - `ends`: how a run ends: `exit_all` (the process's code for every open command), the
 //!   C library's exit handler's end, help and version (not runs), usage errors;
-//! - [`exit`]: exit codes of handler return types; `at_exit`: CommandExited when the
+//! - [`exit`]: exit codes of handler return types; `probe`: how generated code finds a
+//!   return value's exit code and error category; `at_exit`: CommandExited when the
 //!   process ends by `std::process::exit`;
 //! - [`attributes`]: os/arch in Go's names, CI, group channel, extra attributes;
 //!   `context`: the AI agent running the process and the container it runs in;
@@ -28,6 +29,7 @@ pub(crate) mod exit;
 #[cfg(feature = "telemetry")]
 pub(crate) mod guard;
 pub(crate) mod marks;
+pub(crate) mod probe;
 
 #[cfg(feature = "telemetry")]
 pub(crate) mod at_exit;
