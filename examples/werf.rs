@@ -205,7 +205,7 @@ fn debug_panic() {
 
 #[cli_telemetry::main]
 fn main() -> ExitCode {
-    Telemetry::builder("werf")
+    let mut telemetry = Telemetry::builder("werf")
         .env_prefix("WERF")
         // WERF_DEMO_VERSION: examples/backend/verify.sh plays several releases.
         .version(std::env::var("WERF_DEMO_VERSION").unwrap_or_else(|_| env!("CARGO_PKG_VERSION").into()))
@@ -213,8 +213,13 @@ fn main() -> ExitCode {
         .enabled_by_default(false)
         .group_channel_env("TRDL_USE_WERF_GROUP_CHANNEL")
         // Shown only when telemetry is on by the app's default, which werf's is not.
-        .first_run_notice("werf collects anonymous usage data: see `werf telemetry status`; WERF_TELEMETRY=0 switches it off.")
-        .install();
+        .first_run_notice("werf collects anonymous usage data: see `werf telemetry status`; WERF_TELEMETRY=0 switches it off.");
+    // WERF_DEMO_POLICY_FILE: the tests' place for the machine's policy (SPEC S-23), which
+    // is /etc/werf/telemetry.json otherwise. A policy can only switch telemetry off.
+    if let Some(path) = std::env::var_os("WERF_DEMO_POLICY_FILE") {
+        telemetry = telemetry.policy_file(path);
+    }
+    telemetry.install();
     let cli: Cli = cli_telemetry::parse();
     let result = match &cli.command {
         Command::Converge(args) => converge(args),

@@ -24,6 +24,8 @@ const SECRETS: &[&str] = &[
     "SECRET-origin-org",
     "SECRET-origin-repo",
     "secretdir-cwd-marker",
+    "SECRET-ai-agent-user",
+    "SECRET-registry-text",
 ];
 
 fn machine_names() -> Vec<String> {
@@ -89,6 +91,8 @@ fn no_secret_reaches_the_endpoint_or_the_log() {
         vec!["converge"],
         vec!["kube-run", "--exit-code", "3"],
         vec!["debug-panic"],
+        // An error with a category: the label goes, never the error's text (SPEC S-22).
+        vec!["converge", "--repo", "unreachable.SECRET-registry-text"],
     ];
     for args in &runs {
         let done = werf(args)
@@ -98,6 +102,8 @@ fn no_secret_reaches_the_endpoint_or_the_log() {
             .env("WERF_ENV", "SECRET-env-var-env")
             .env("WERF_DIR", "SECRET-env-var-dir")
             .env("WERF_DEV", "true")
+            // An AI_AGENT that is a path with a user name in it: dropped (SPEC S-22).
+            .env("AI_AGENT", "/home/SECRET-ai-agent-user/bin/agent")
             .run();
         assert!(done.code().is_some(), "{args:?}");
     }
@@ -121,6 +127,13 @@ fn no_secret_reaches_the_endpoint_or_the_log() {
         assert!(names.iter().any(|n| n == name), "{name} not reported");
     }
     assert_ne!(parsed.events.events()[0].project_id, "");
+    assert!(
+        parsed.events.events().iter().any(|e| e
+            .event_data
+            .get("errorCategory")
+            .is_some_and(|c| c == "registry-unreachable")),
+        "the category was reported, so the scan for the error's text is meaningful"
+    );
 
     let mut forbidden: Vec<String> = SECRETS.iter().map(|s| s.to_string()).collect();
     forbidden.push(repo.display().to_string());

@@ -66,6 +66,10 @@ pub(crate) struct AppConfig {
     /// The share of runs kept, in [0, 1] (SPEC S-20).
     #[serde(default = "keep_all")]
     pub sample_rate: f64,
+    /// The machine's policy file, when the application puts it elsewhere than the
+    /// platform's place (SPEC S-23).
+    #[serde(default)]
+    pub policy_file: Option<PathBuf>,
 }
 
 fn keep_all() -> f64 {
@@ -154,6 +158,7 @@ impl Telemetry {
                 delivery: None,
                 sender_life: DEFAULT_SENDER_LIFE,
                 sample_rate: 1.0,
+                policy_file: None,
             },
         }
     }
@@ -296,6 +301,17 @@ impl Telemetry {
         self
     }
 
+    /// Where the machine's policy file is (SPEC S-23), for an application that keeps its
+    /// system-wide configuration elsewhere than the platform's place (`/etc/<app>/
+    /// telemetry.json` on Linux and other Unix, `/Library/Application Support/<app>/
+    /// telemetry.json` on macOS, `%ProgramData%\<app>\telemetry.json` on Windows). With
+    /// `{"enabled": false}` in it, telemetry is off for every user, whatever else is set;
+    /// the file can never switch telemetry on.
+    pub fn policy_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.app.policy_file = Some(path.into());
+        self
+    }
+
     /// The longest the detached sender process lives (default 10 s, at most 60 s): it exits
     /// by then whatever the endpoint does, and what it could not deliver stays queued for
     /// a later sender. The person running the tool can set it with
@@ -367,6 +383,14 @@ impl AppConfig {
             // sender works in another directory).
             SpoolSetting::Dir(dir) => Some(std::path::absolute(dir).unwrap_or(dir.clone())),
         }
+    }
+
+    /// The machine's policy file: the application's, else the platform's place.
+    #[cfg(feature = "telemetry")]
+    pub(crate) fn policy_file(&self, env: &dyn Env) -> Option<PathBuf> {
+        self.policy_file
+            .clone()
+            .or_else(|| super::policy::default_path(self, env))
     }
 
     /// The first-run notice marker file.

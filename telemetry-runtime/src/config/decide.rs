@@ -38,6 +38,11 @@ pub enum Decision {
         /// The default.
         on: bool,
     },
+    /// The machine's policy file (SPEC S-23) switches telemetry off for every user.
+    Policy {
+        /// The policy file.
+        path: PathBuf,
+    },
     /// The crate was built without its `telemetry` feature.
     CompiledOut,
 }
@@ -48,6 +53,10 @@ pub(crate) fn decide(
     env: &dyn Env,
     notes: &mut Vec<Note>,
 ) -> (bool, Decision, bool) {
+    // The machine's policy comes first: it can only switch off, and nothing overrides it.
+    if let Some(path) = policy_file(app, env) {
+        return (false, Decision::Policy { path }, false);
+    }
     let main_var = app.var("");
     let debug_var = app.var("_DEBUG");
     let explicit = switch(env, &main_var, notes);
@@ -120,5 +129,17 @@ fn lasting_choice(
 
 #[cfg(not(feature = "telemetry"))]
 fn lasting_choice(_: &AppConfig, _: &dyn Env, _: &mut Vec<Note>) -> Option<(PathBuf, bool)> {
+    None
+}
+
+/// The policy file, when it switches telemetry off.
+#[cfg(feature = "telemetry")]
+fn policy_file(app: &AppConfig, env: &dyn Env) -> Option<PathBuf> {
+    let path = app.policy_file(env)?;
+    super::policy::forbids(&path).then_some(path)
+}
+
+#[cfg(not(feature = "telemetry"))]
+fn policy_file(_: &AppConfig, _: &dyn Env) -> Option<PathBuf> {
     None
 }

@@ -9,6 +9,7 @@
 //!   and why; [`settings`]: everything read once at
 //!   install (`Settings::from_env`); [`headers`]: request headers and percent-decoding;
 //!   [`sampling`]: the sample rate in force and this process's one draw;
+//! - `policy`: the machine's policy file, which can only switch telemetry off;
 //! - `choice`: the person's lasting choice and the installation id in
 //!   `<config dir>/<app>/telemetry.json`; `notice`: the first-run notice; [`dirs`]: the
 //!   cache and config directories; `files`: private (0700/0600) directories and files.
@@ -24,6 +25,8 @@ pub(crate) mod delivery;
 pub(crate) mod dirs;
 pub(crate) mod env;
 pub(crate) mod headers;
+#[cfg(feature = "telemetry")]
+pub(crate) mod policy;
 pub(crate) mod sampling;
 pub(crate) mod settings;
 

@@ -71,6 +71,10 @@ pub struct Status {
     pub installation_id: Option<String>,
     /// Where the lasting choice and the installation id are kept.
     pub choice_file: Option<PathBuf>,
+    /// The AI agent events would name (`attributes.agent`, SPEC S-22), if one is told.
+    pub agent: Option<String>,
+    /// The container events would name (`attributes.container`), if the process runs in one.
+    pub container: Option<String>,
 }
 
 /// Version of the JSON rendering ([`Status::to_json`]).
@@ -144,6 +148,9 @@ fn compute(app: &AppConfig, env: &dyn Env) -> Status {
         sends_installation_id: app.installation_id,
         installation_id: existing_installation_id(app, env),
         choice_file: choice_file(app, env),
+        agent: crate::record::context::agent(env),
+        container: crate::record::context::container(env, std::path::Path::new("/"))
+            .map(str::to_owned),
     }
 }
 
@@ -246,6 +253,10 @@ impl Decision {
                 "nothing is set; the application's default is {}",
                 on_off(*on)
             ),
+            Decision::Policy { path } => format!(
+                "the machine's policy ({}) keeps telemetry off for every user",
+                path.display()
+            ),
             Decision::CompiledOut => "this build has no telemetry (compiled out)".into(),
         }
     }
@@ -261,6 +272,9 @@ impl Decision {
                 json!({ "setting": "file", "path": path.display().to_string(), "on": on })
             }
             Decision::AppDefault { on } => json!({ "setting": "appDefault", "on": on }),
+            Decision::Policy { path } => {
+                json!({ "setting": "policy", "path": path.display().to_string(), "on": false })
+            }
             Decision::CompiledOut => json!({ "setting": "compiledOut", "on": false }),
         }
     }
@@ -312,7 +326,7 @@ impl Status {
     ///
     /// ```text
     /// { "schemaVersion": 1, "installed": true, "app": "werf", "enabled": bool,
-    ///   "decidedBy": { "setting": "env"|"doNotTrack"|"file"|"debug"|"appDefault"|"compiledOut",
+    ///   "decidedBy": { "setting": "env"|"doNotTrack"|"file"|"debug"|"appDefault"|"policy"|"compiledOut",
     ///                  "var"?: string, "path"?: string, "on": bool },
     ///   "debug": bool, "ignored": [ { "level": string, "message": string } ],
     ///   "endpoint": string|null, "proxy": "host:port"|null, "protocol": "http/json"|"http/protobuf",
@@ -323,6 +337,7 @@ impl Status {
     ///                 "var"?: string, "senderLifeMs": int },
     ///   "switchOff": string, "lastingSwitch": string, "choiceFile": string|null,
     ///   "installationId": { "exists": bool, "id": string|null }|null   (null: not sent by the app),
+    ///   "agent": string|null, "container": "docker"|"podman"|"kubernetes"|"other"|null,
     ///   "nextEvent": <event envelope>|null }
     /// ```
     pub fn to_json(&self) -> Value {
@@ -350,6 +365,8 @@ impl Status {
             "switchOff": format!("{}=0 or DO_NOT_TRACK=1", self.switch_var),
             "lastingSwitch": self.lasting_switch,
             "choiceFile": self.choice_file.as_ref().map(|p| p.display().to_string()),
+            "agent": self.agent,
+            "container": self.container,
             "installationId": if self.sends_installation_id {
                 json!({ "exists": self.installation_id.is_some(), "id": self.installation_id })
             } else {
@@ -429,6 +446,16 @@ impl Status {
             // no network at all.
             if self.debug || self.delivery != Delivery::Detached {
                 out.push_str(&format!("  deadline:    {} ms at exit\n", self.deadline_ms));
+            }
+            if let Some(agent) = &self.agent {
+                out.push_str(&format!(
+                    "  agent:       {agent} (told by its environment; sent as attributes.agent)\n"
+                ));
+            }
+            if let Some(container) = &self.container {
+                out.push_str(&format!(
+                    "  container:   {container} (sent as attributes.container)\n"
+                ));
             }
             if self.sample_rate < 1.0 || self.app_sample_rate < 1.0 {
                 out.push_str(&format!("  sampling:    {}\n", self.sampling_line()));
