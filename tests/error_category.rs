@@ -19,6 +19,15 @@ enum DeployError {
     Other,
 }
 
+impl std::fmt::Display for DeployError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeployError::Denied(why) => write!(f, "denied: {why}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
 impl ErrorCategory for DeployError {
     fn error_category(&self) -> Option<&str> {
         match self {
@@ -75,6 +84,7 @@ fn from_the_error_type() {
         let _ = deploy(2);
     });
     assert_eq!(exited(&denied)["errorCategory"], "auth.denied");
+    assert_eq!(deploy(2).unwrap_err().to_string(), "denied: s3cret reason");
     assert!(!serde_json::to_string(denied.events())
         .unwrap()
         .contains("s3cret"));
@@ -103,7 +113,7 @@ fn from_a_call_inside_the_handler() {
         .unwrap()
         .contains("s3cret"));
     let events = capture(|| {
-        let _ = sync(&"dns-failure".to_owned(), true);
+        let _ = sync("dns-failure", true);
     });
     assert_eq!(
         exited(&events)["errorCategory"],
@@ -112,7 +122,7 @@ fn from_a_call_inside_the_handler() {
     );
     // Not a label: dropped; the earlier one stays.
     let events = capture(|| {
-        let _ = sync(&"Not A Label: s3cret".to_owned(), true);
+        let _ = sync("Not A Label: s3cret", true);
     });
     assert_eq!(exited(&events)["errorCategory"], "network.timeout");
     // A success has none, whatever was set.
