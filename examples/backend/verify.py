@@ -174,6 +174,17 @@ def scenario(repos, homes):
                  version="1.3.0", kill_after=0.5))
     r.append(Run("werf", ["kube-run", "--exit-code", "3"], version="1.2.1", code=3))
     r.append(Run("werf", ["kube-run", "--exit-code", "0"], env={"GITHUB_ACTIONS": "true"}, version="1.3.0"))
+    # Who is typing (SPEC S-22): agents by their own variables and by AI_AGENT; an AI_AGENT
+    # that is not a name is dropped. One agent run fails with a category.
+    r.append(Run("werf", ["converge", "--repo", "registry/app"], env={"CLAUDECODE": "1"}, version="1.3.0"))
+    r.append(Run("werf", ["converge", "--repo", "unreachable.example/app"], env={"CLAUDECODE": "1"},
+                 version="1.3.0", code=69))
+    r.append(Run("werf", ["helm", "get-release", "--namespace", "n"], env={"GEMINI_CLI": "1"}, version="1.3.0"))
+    r.append(Run("werf", ["kube-run", "--exit-code", "0"], env={"AI_AGENT": "Acme-Bot/1.0"}, version="1.3.0"))
+    r.append(Run("werf", ["kube-run", "--exit-code", "0"], env={"AI_AGENT": "/home/alice/agent"}, version="1.3.0"))
+    # In a Kubernetes pod (SPEC S-22): containers are counted apart.
+    r.append(Run("werf", ["kube-run", "--exit-code", "0"], env={"KUBERNETES_SERVICE_HOST": "10.96.0.1"},
+                 version="1.3.0"))
     # A high-volume command, sampled: each run kept with probability 1/2 (SPEC S-20).
     for _ in range(SAMPLED_RUNS):
         r.append(Run("werf", ["kube-run", "--exit-code", "0"], version="1.3.0", sample=SAMPLE_RATE))
@@ -182,7 +193,42 @@ def scenario(repos, homes):
         for _ in range(2):
             r.append(Run("wire", ["converge", "--repo", "x"], home=home))
     r.append(Run("wire", ["converge", "--repo", "x"], env={"CI": "true"}, home=homes[0]))
+    # Ephemeral containers: each start a fresh home, so a fresh installation id.
+    for i in range(POD_STARTS):
+        r.append(Run("wire", ["converge", "--repo", "x"], env={"KUBERNETES_SERVICE_HOST": "10.96.0.1"},
+                     home=os.path.join(os.path.dirname(homes[0]), f"pod-{i}")))
     return r
+
+
+POD_STARTS = 4
+
+
+def agent_of(run):
+    """What the library names as the agent of `run` (context.rs's rules, for the runs here)."""
+    if "AI_AGENT" in run.env:
+        name = run.env["AI_AGENT"].strip().split("/")[0].lower()
+        ok = 0 < len(name) <= 32 and all(ch.isdigit() or "a" <= ch <= "z" or ch == "-" for ch in name)
+        if ok:
+            return name
+    for var, agent in (("CLAUDECODE", "claude-code"), ("GEMINI_CLI", "gemini-cli")):
+        if run.env.get(var) == "1":
+            return agent
+    return ""
+
+
+# The container this machine runs in, as the library tells it (the runs get no container
+# variable of the machine's: their environment is their own).
+HOST_CONTAINER = ("podman" if os.path.exists("/run/.containerenv")
+                  else "docker" if os.path.exists("/.dockerenv") else "")
+
+
+def container_of(run):
+    return "kubernetes" if "KUBERNETES_SERVICE_HOST" in run.env else HOST_CONTAINER
+
+
+def category_of(run):
+    """The mini-werf names an unreachable registry; no other failure has a category."""
+    return "registry-unreachable" if run.code == 69 else ""
 
 
 def run_all(runs, bins, url, scratch):
@@ -344,7 +390,7 @@ def main():
         for name in sorted(os.listdir(os.path.join(HERE, "queries"))):
             if name.endswith(".sql"):
                 sql = open(os.path.join(HERE, "queries", name)).read()
-                p = dict(params, app=("String", "wire")) if name.startswith("09") else params
+                p = dict(params, app=("String", "wire")) if name[:2] in ("09", "13") else params
                 results[name] = db.rows(bind(sql, p))
 
         # The facts the script knows, from the command lines it ran.
@@ -470,8 +516,40 @@ def main():
                 bool(usage_error) and 2 in [int(x) for x in usage_error[0]["exit_codes"]], str(usage_error))
 
         inst = results["09_installations_and_projects.sql"]
-        c.check("installations: three, none in CI", len(inst) == 1 and int(inst[0]["installations"]) == 3,
-                str(inst))
+        c.check(f"installations: three, and {POD_STARTS} pod starts, none in CI",
+                len(inst) == 1 and int(inst[0]["installations"]) == 3 + POD_STARTS, str(inst))
+
+        # SPEC S-22: agents, categories, containers.
+        exp_agents = Counter()
+        for r in ended:
+            exp_agents[agent_of(r)] += 1
+        exp_agents[""] += scaled
+        got_agents = {row["agent"]: int(row["processes"]) for row in results["11_runs_by_agent.sql"]}
+        c.check("runs by agent (an AI_AGENT that is not a name counts as none)",
+                got_agents == {k: v for k, v in exp_agents.items() if v}, f"{got_agents} vs {dict(exp_agents)}")
+        agent_fail = {row["agent"]: int(row["failed"]) for row in results["11_runs_by_agent.sql"]}
+        c.check("failures of an agent's runs", agent_fail.get("claude-code") == 1, str(agent_fail))
+        exp_cat = Counter()
+        for r in ended:
+            if r.code != 0:
+                exp_cat[(path_of(r.args), category_of(r))] += 1
+        got_cat = {(row["command"], row["category"]): int(row["failed"])
+                   for row in results["12_failures_by_category.sql"]}
+        c.check("failures by category per command", got_cat == dict(exp_cat), f"{got_cat} vs {dict(exp_cat)}")
+        c.check("the category, never the error's text, in any row",
+                not any("registry is unreachable" in json.dumps(row) for row in rows))
+        wire_runs = [r for r in runs if r.app == "wire"]
+        exp_cont = defaultdict(lambda: [set(), 0])
+        for r in wire_runs:
+            e = exp_cont[container_of(r)]
+            if "CI" not in r.env:
+                e[0].add(r.home)
+            e[1] += 1
+        got_cont = {row["container"]: (int(row["installations"]), int(row["processes"]))
+                    for row in results["13_installations_in_containers.sql"]}
+        c.check("installations with containers counted apart",
+                got_cont == {k: (len(v[0]), v[1]) for k, v in exp_cont.items()},
+                f"{got_cont} vs {dict((k, (len(v[0]), v[1])) for k, v in exp_cont.items())}")
         projects = db.rows(bind("""SELECT uniqExactIf(SpanAttributes['projectID'], SpanAttributes['projectID'] != '') AS p
                                    FROM otel_traces WHERE ServiceName = {app:String}""", params))
         c.check("projects: the two repositories", int(projects[0]["p"]) == 2, str(projects))
@@ -564,6 +642,15 @@ def report(out_dir, results, catalog, durations, sampled=False):
         f"<td>{float(r['failure_rate']) * 100:.0f}%</td><td>{', '.join(str(x) for x in r['exit_codes'])}</td></tr>"
         for r in results["05_failures_by_command.sql"])
     never_cmds = ", ".join(html.escape(r["command"]) for r in results["04_never_used_commands.sql"]) or "none"
+    agents = [(r["agent"] or "(none told)", int(r["processes"])) for r in results["11_runs_by_agent.sql"]]
+    categories = "".join(
+        f"<tr><td>{html.escape(r['command'])}</td><td>{html.escape(r['category'] or '(none)')}</td>"
+        f"<td>{r['failed']}</td><td>{', '.join(str(x) for x in r['exit_codes'])}</td></tr>"
+        for r in results["12_failures_by_category.sql"])
+    containers = "".join(
+        f"<tr><td>{html.escape(r['container'] or '(none)')}</td><td>{r['installations']}</td>"
+        f"<td>{r['processes']}</td><td>{r['processes_per_installation']}</td></tr>"
+        for r in results["13_installations_in_containers.sql"])
     interrupted = "".join(
         f"<tr><td>{html.escape(r['command'])}</td><td>{html.escape(r['version'])}</td><td>{r['runs']}</td>"
         f"<td>{r['interrupted']}</td><td>{float(r['interrupted_rate']) * 100:.0f}%</td></tr>"
@@ -590,6 +677,10 @@ queries in examples/backend/queries/</div>
 <div class=grid><div><h2>Failures by command</h2><table><tr><th>command</th><th>runs</th><th>failed</th><th>rate</th><th>exit codes</th></tr>{fails}</table></div>
 <div><h2>Duration (ms)</h2><table><tr><th>command</th><th>runs</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>{dur_rows}</table>
 <h3>p90 (ms)</h3>{bars(p90, 220, unit=" ms", color="#ea580c", label_width=150)}</div></div>
+<div class=grid><div><h2>Runs by agent <span class=sub>(attributes.agent)</span></h2>{bars(agents, 220, color="#9333ea", label_width=150)}</div>
+<div><h2>Failures by category <span class=sub>(eventData.errorCategory)</span></h2><table><tr><th>command</th><th>category</th><th>failed</th><th>exit codes</th></tr>{categories}</table></div></div>
+<h2>Installations, containers apart <span class=sub>(werf-wire; an ephemeral container is a new id per start)</span></h2>
+<table><tr><th>container</th><th>installations</th><th>processes</th><th>per installation</th></tr>{containers}</table>
 <h2>Interrupted or killed <span class=sub>(CommandStarted without CommandExited: no exit code, so not among the failures above)</span></h2>
 <table><tr><th>command</th><th>version</th><th>runs</th><th>interrupted</th><th>rate</th></tr>{interrupted}</table>
 </body></html>"""

@@ -53,7 +53,7 @@ status=0
 if [ -f "$OUT/report.html" ]; then
   echo "== screenshot of the report (headless Chromium)" >&2
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \
-    --window-size=1280,1500 --screenshot="$OUT/report.png" "file://$OUT/report.html" >/dev/null 2>&1 || true
+    --window-size=1280,1900 --screenshot="$OUT/report.png" "file://$OUT/report.html" >/dev/null 2>&1 || true
   [ -s "$OUT/report.png" ] && echo "report: $OUT/report.html, screenshot: $OUT/report.png" >&2
   # The README's screenshot is a deliberate update, never a side effect of a check:
   # UPDATE_SCREENSHOT=1 bash examples/backend/verify.sh
