@@ -301,6 +301,9 @@
 //!   (`default-features = false`), `#[instrument_command]` and `#[cli_telemetry::main]`
 //!   expand to the unchanged function and no network code is built — for distribution
 //!   packagers who want telemetry gone at compile time.
+//! - `tls12` (off): TLS 1.2 beside TLS 1.3 for the built-in transport (~75 KB), for an
+//!   endpoint or inspecting proxy that speaks only 1.2; without it the built-in transport
+//!   speaks TLS 1.3, as every current collector does.
 //! - `webpki-roots` (off): compiled-in Mozilla roots for the built-in transport's https on
 //!   systems without any CA certificate (a `scratch` container); elsewhere the system's
 //!   store and `SSL_CERT_FILE` / `SSL_CERT_DIR` are used.

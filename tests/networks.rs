@@ -128,6 +128,26 @@ fn certificate_problems_are_named() {
 }
 
 #[test]
+fn the_built_in_transport_speaks_tls_1_3_unless_the_tls12_feature_adds_1_2() {
+    let ca = TestCa::new();
+    let receiver = Receiver::start_tls(Mode::Status(200), ca.server_config_tls12_only());
+    let trust = ca_file(&ca);
+    let env = [("SSL_CERT_FILE", trust.as_str())];
+    // The default build: TLS 1.3 only, so a 1.2-only endpoint is a named failure.
+    let (_, log, _) = on_and_off(&common::werf_bin(), &receiver.url(), &env);
+    assert_eq!(
+        errors(&log),
+        ["TLS handshake failed", "TLS handshake failed"],
+        "{:?}",
+        outcomes(&log)
+    );
+    assert!(receiver.requests().is_empty());
+    // The reqwest transport uses the application's TLS configuration, 1.2 included.
+    let (_, log, _) = on_and_off(&common::reqwest_app_bin("werf"), &receiver.url(), &env);
+    assert_eq!(delivered(&log), 2, "{:?}", outcomes(&log));
+}
+
+#[test]
 fn https_through_a_proxy_with_connect_and_credentials() {
     for (transport, bin) in werfs() {
         let bin = bin.as_path();

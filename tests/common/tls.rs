@@ -65,6 +65,19 @@ impl TestCa {
 
     /// A server configuration presenting a certificate of the kind `leaf`, issued by this CA.
     pub fn server_config(&self, leaf: Leaf) -> Arc<rustls::ServerConfig> {
+        self.server_config_for(leaf, rustls::DEFAULT_VERSIONS)
+    }
+
+    /// [`TestCa::server_config`] speaking TLS 1.2 only (an old endpoint or proxy).
+    pub fn server_config_tls12_only(&self) -> Arc<rustls::ServerConfig> {
+        self.server_config_for(Leaf::Good, &[&rustls::version::TLS12])
+    }
+
+    fn server_config_for(
+        &self,
+        leaf: Leaf,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> Arc<rustls::ServerConfig> {
         let names = match leaf {
             Leaf::OtherName => vec!["other.example".to_owned()],
             _ => vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
@@ -86,7 +99,7 @@ impl TestCa {
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .expect("protocol versions")
         .with_no_client_auth()
         .with_single_cert(chain, key)

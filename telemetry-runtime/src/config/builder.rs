@@ -385,14 +385,6 @@ impl AppConfig {
         }
     }
 
-    /// The machine's policy file: the application's, else the platform's place.
-    #[cfg(feature = "telemetry")]
-    pub(crate) fn policy_file(&self, env: &dyn Env) -> Option<PathBuf> {
-        self.policy_file
-            .clone()
-            .or_else(|| super::policy::default_path(self, env))
-    }
-
     /// The first-run notice marker file.
     #[cfg(feature = "telemetry")]
     pub(crate) fn notice_marker(&self, env: &dyn Env) -> Option<PathBuf> {

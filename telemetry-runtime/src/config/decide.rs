@@ -47,6 +47,32 @@ pub enum Decision {
     CompiledOut,
 }
 
+impl Decision {
+    /// A short human description: `WERF_TELEMETRY=1`, `DO_NOT_TRACK`, ….
+    pub fn describe(&self) -> String {
+        match self {
+            Decision::EnvVar { var, on: true } => format!("{var} is set to on"),
+            Decision::EnvVar { var, on: false } => format!("{var} is set to off"),
+            Decision::DoNotTrack => "DO_NOT_TRACK is set".into(),
+            Decision::File { path, on } => format!(
+                "your lasting choice is {} (in {})",
+                on_off(*on),
+                path.display()
+            ),
+            Decision::Debug { var } => format!("{var} is set (debug mode: print, never send)"),
+            Decision::AppDefault { on } => format!(
+                "nothing is set; the application's default is {}",
+                on_off(*on)
+            ),
+            Decision::Policy { path } => format!(
+                "the machine's policy ({}) keeps telemetry off for every user",
+                path.display()
+            ),
+            Decision::CompiledOut => "this build has no telemetry (compiled out)".into(),
+        }
+    }
+}
+
 /// Only the variable that decides on/off is read; when off, nothing else is.
 pub(crate) fn decide(
     app: &AppConfig,
@@ -135,11 +161,20 @@ fn lasting_choice(_: &AppConfig, _: &dyn Env, _: &mut Vec<Note>) -> Option<(Path
 /// The policy file, when it switches telemetry off.
 #[cfg(feature = "telemetry")]
 fn policy_file(app: &AppConfig, env: &dyn Env) -> Option<PathBuf> {
-    let path = app.policy_file(env)?;
+    let path = super::policy::path(app, env)?;
     super::policy::forbids(&path).then_some(path)
 }
 
 #[cfg(not(feature = "telemetry"))]
 fn policy_file(_: &AppConfig, _: &dyn Env) -> Option<PathBuf> {
     None
+}
+
+/// `on` or `off`.
+pub(crate) fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
 }

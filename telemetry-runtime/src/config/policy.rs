@@ -15,8 +15,13 @@ use super::env::Env;
 /// The largest policy file read.
 const MAX_POLICY: u64 = 64 * 1024;
 
+/// The machine's policy file for `app`: the application's, else the platform's place.
+pub(crate) fn path(app: &AppConfig, env: &dyn Env) -> Option<PathBuf> {
+    app.policy_file.clone().or_else(|| default_path(app, env))
+}
+
 /// The platform's policy file for `app`.
-pub(crate) fn default_path(app: &AppConfig, env: &dyn Env) -> Option<PathBuf> {
+fn default_path(app: &AppConfig, env: &dyn Env) -> Option<PathBuf> {
     let dir = app.dir_name();
     if cfg!(windows) {
         let data = PathBuf::from(env.var_os("ProgramData")?);
@@ -76,7 +81,7 @@ mod tests {
     #[cfg(all(unix, not(target_os = "macos")))]
     #[test]
     fn the_platform_s_place() {
-        let app = crate::config::Telemetry::builder("werf").app;
+        let app = crate::config::builder::Telemetry::builder("werf").app;
         assert_eq!(
             default_path(&app, &[]),
             Some(PathBuf::from("/etc/werf/telemetry.json"))

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
+use crate::config::decide::on_off;
 use crate::config::{
     AppConfig, Decision, Delivery, DeliveryReason, Env, Note, ProcessEnv, Protocol, Settings,
     Telemetry,
@@ -237,30 +238,6 @@ fn redact(endpoint: &str) -> String {
 }
 
 impl Decision {
-    /// A short human description: `WERF_TELEMETRY=1`, `DO_NOT_TRACK`, ….
-    pub fn describe(&self) -> String {
-        match self {
-            Decision::EnvVar { var, on: true } => format!("{var} is set to on"),
-            Decision::EnvVar { var, on: false } => format!("{var} is set to off"),
-            Decision::DoNotTrack => "DO_NOT_TRACK is set".into(),
-            Decision::File { path, on } => format!(
-                "your lasting choice is {} (in {})",
-                on_off(*on),
-                path.display()
-            ),
-            Decision::Debug { var } => format!("{var} is set (debug mode: print, never send)"),
-            Decision::AppDefault { on } => format!(
-                "nothing is set; the application's default is {}",
-                on_off(*on)
-            ),
-            Decision::Policy { path } => format!(
-                "the machine's policy ({}) keeps telemetry off for every user",
-                path.display()
-            ),
-            Decision::CompiledOut => "this build has no telemetry (compiled out)".into(),
-        }
-    }
-
     fn to_json(&self) -> Value {
         match self {
             Decision::EnvVar { var, on } => json!({ "setting": "env", "var": var, "on": on }),
@@ -310,14 +287,6 @@ impl Status {
             line.push_str(&format!("; this run: {}", kept_or_dropped(kept)));
         }
         line
-    }
-}
-
-fn on_off(on: bool) -> &'static str {
-    if on {
-        "on"
-    } else {
-        "off"
     }
 }
 

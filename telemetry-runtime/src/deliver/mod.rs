@@ -14,7 +14,7 @@
 //! The run's half: [`sender`] (the `Sink` the installed runtime uses: emit, flush with one
 //! deadline per process), `worker` (the sender thread: envelopes, the queue append, inline
 //! batches), `shared` (what the two share), `to_sender` (this run's side of the hand-off),
-//! `fates` (outcomes and their log lines) and [`logfile`] (the user's log file of events and
+//! `fates` (outcomes and their log lines), `mailbox` (a queue between threads) and [`logfile`] (the user's log file of events and
 //! their fates).
 //!
 //! The rest of the runtime sees four doorways: `Sender` (emit, flush), `Queue::delete`
@@ -24,6 +24,7 @@
 pub(crate) mod detached;
 mod fates;
 pub(crate) mod logfile;
+mod mailbox;
 pub(crate) mod queue;
 pub(crate) mod sender;
 mod shared;

@@ -9,13 +9,13 @@
 //! Detached, the flush then hands the queue to one detached sender process; if none can be
 //! started, this run's events go inline within what is left of the deadline.
 
-use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use serde_json::Map;
 
 use super::logfile::diagnostic;
+use super::mailbox::Mailbox;
 use super::shared::Shared;
 use super::worker::{spawn, Msg};
 use crate::config::{AppConfig, Settings};
@@ -24,7 +24,7 @@ use crate::event::RawEvent;
 pub(crate) struct Sender {
     shared: Arc<Shared>,
     /// Started at install; `None` if the thread could not be spawned.
-    tx: OnceLock<Option<mpsc::Sender<Msg>>>,
+    tx: OnceLock<Option<Arc<Mailbox<Msg>>>>,
     /// The process that installed telemetry. A child forked from it (a daemon) has neither
     /// the sender thread nor a run of its own: it records nothing and never waits.
     pid: u32,
@@ -43,7 +43,7 @@ impl Sender {
         std::process::id() != self.pid
     }
 
-    fn tx(&self) -> Option<&mpsc::Sender<Msg>> {
+    fn tx(&self) -> Option<&Arc<Mailbox<Msg>>> {
         if self.forked() {
             return None;
         }

@@ -9,13 +9,13 @@
 //! earlier runs left in the queue are sent too.
 
 use std::collections::HashSet;
-use std::sync::mpsc;
 use std::sync::Arc;
 
 use serde_json::Map;
 
 use super::fates::{corrupt_line, fate_line, hold_for, retryable, By};
 use super::logfile::diagnostic;
+use super::mailbox::{Mailbox, Receiving};
 use super::queue::DRAIN_BATCH;
 use super::shared::Shared;
 use super::transport::{send_events as send, transport_for, Outcome, Transport};
@@ -31,14 +31,15 @@ pub(super) enum Msg {
     Inline(Vec<(u64, Event)>),
 }
 
-pub(super) fn spawn(shared: Arc<Shared>) -> Option<mpsc::Sender<Msg>> {
-    let (tx, rx) = mpsc::channel();
-    let own = tx.clone();
+/// Starts the sender thread; its mailbox.
+pub(super) fn spawn(shared: Arc<Shared>) -> Option<Arc<Mailbox<Msg>>> {
+    let mailbox = Arc::new(Mailbox::new());
+    let own = mailbox.clone();
     std::thread::Builder::new()
         .name("cli-telemetry".into())
-        .spawn(move || run(shared, rx, own))
+        .spawn(move || run(shared, own))
         .ok()
-        .map(|_| tx)
+        .map(|_| mailbox)
 }
 
 /// How much longer than the deadline a request may take (it only matters to processes
@@ -152,14 +153,17 @@ impl Shared {
 }
 
 /// The sender thread.
-fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Msg>, own: mpsc::Sender<Msg>) {
+fn run(shared: Arc<Shared>, own: Arc<Mailbox<Msg>>) {
+    let _receiving = Receiving(&*own);
+    let rx = &*own;
     let mut notes = shared.settings.notes.clone();
     let process = detect_process(&shared.app, shared.settings.sample_rate, &mut notes);
     let _ = shared.execution_id.set(process.execution_id.clone());
     let mut transport: Option<Result<Arc<dyn Transport>, &'static str>> = None;
     let mut drained = false;
     let mut handoff_started = false;
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = rx.recv();
         // Notes go to the log with the run's first event: a run without an instrumented
         // command (`app version`, `app telemetry status`) writes nothing.
         for note in notes.drain(..) {
@@ -172,7 +176,7 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Msg>, own: mpsc::Sender<Msg>) {
         }
         let mut batch = Vec::new();
         take(&shared, &process, first, &mut batch);
-        while let Ok(next) = rx.try_recv() {
+        while let Some(next) = rx.try_recv() {
             take(&shared, &process, next, &mut batch);
         }
         if shared.lock().handoff_busy && !std::mem::replace(&mut handoff_started, true) {
@@ -191,7 +195,7 @@ fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Msg>, own: mpsc::Sender<Msg>) {
             )
         });
         // Events that arrived while the client was being built go in the same request.
-        while let Ok(next) = rx.try_recv() {
+        while let Some(next) = rx.try_recv() {
             take(&shared, &process, next, &mut batch);
         }
         match transport {
@@ -327,7 +331,7 @@ fn accept(
 /// made sure of while the command runs — on a thread of its own, so that the sender thread
 /// goes on queueing (the exit waits for the queue, never for a spawn). When no sender can
 /// be started, the events it claims back go inline through this thread.
-fn hand_off_early(shared: &Arc<Shared>, own: &mpsc::Sender<Msg>) {
+fn hand_off_early(shared: &Arc<Shared>, own: &Arc<Mailbox<Msg>>) {
     let (thread_shared, own) = (shared.clone(), own.clone());
     let job = move || {
         let inline = thread_shared.ensure_sender(false);

@@ -31,6 +31,7 @@ use super::drain::{Drain, Stop, Why, WATCH};
 use crate::config::{ProcessEnv, Settings};
 use crate::deliver::fates::{corrupt_line, fate_line, hold_for, retryable, By};
 use crate::deliver::logfile::{diagnostic, LogFile};
+use crate::deliver::mailbox::Mailbox;
 use crate::deliver::queue::{Claimed, Queue, MAX_EVENTS};
 use crate::deliver::transport::otlp::Wire;
 use crate::deliver::transport::{http_date, Outcome, Transport};
@@ -358,7 +359,8 @@ impl Drain<'_> {
         batch: &[Claimed],
     ) -> Result<Outcome, Stop> {
         let events: Vec<crate::event::Event> = batch.iter().map(|c| c.event.clone()).collect();
-        let (tx, rx) = std::sync::mpsc::channel();
+        let answer = Arc::new(Mailbox::new());
+        let tx = answer.clone();
         let (transport, settings, app, wire) = (
             transport.clone(),
             settings.clone(),
@@ -385,10 +387,9 @@ impl Drain<'_> {
                 .end
                 .checked_duration_since(Instant::now())
                 .ok_or(Stop::LifeOver)?;
-            match rx.recv_timeout(left.min(WATCH)) {
-                Ok(outcome) => return Ok(outcome),
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err(Stop::LifeOver),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            match answer.recv_timeout(left.min(WATCH)) {
+                Some(outcome) => return Ok(outcome),
+                None => {
                     let gone = batch.iter().any(|c| !c.exists());
                     match self.interrupted() {
                         Some(why) => return Err(Stop::Interrupted(why)),

@@ -27,8 +27,12 @@ pub(crate) fn client_config() -> Result<Arc<ClientConfig>, &'static str> {
         return Err("no trusted CA certificates found (set SSL_CERT_FILE)");
     }
     let provider = Arc::new(provider());
+    #[cfg(feature = "tls12")]
+    let versions = rustls::DEFAULT_VERSIONS;
+    #[cfg(not(feature = "tls12"))]
+    let versions = &[&rustls::version::TLS13];
     let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|_| "TLS set-up failed")?
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -36,10 +40,10 @@ pub(crate) fn client_config() -> Result<Arc<ClientConfig>, &'static str> {
 }
 
 /// *ring*'s provider with the AES-GCM suites only: every TLS 1.3 server must offer
-/// `TLS_AES_128_GCM_SHA256` (RFC 8446 §9.1) and TLS 1.2 servers offer ECDHE with AES-GCM,
-/// so ChaCha20-Poly1305 — whose assembly is the largest part of *ring* a client links —
-/// adds no server the library can reach. Key exchange and signature algorithms are
-/// *ring*'s defaults (all of them).
+/// `TLS_AES_128_GCM_SHA256` (RFC 8446 §9.1), so ChaCha20-Poly1305 — whose assembly is the
+/// largest part of *ring* a client links — adds no server the library can reach. TLS 1.3
+/// only, unless the `tls12` cargo feature adds 1.2 with ECDHE and AES-GCM (~75 KB: the
+/// 1.2 handshake). Key exchange and signature algorithms are *ring*'s defaults.
 ///
 /// rustls 0.23.48 deprecates *ring*'s provider for its lack of post-quantum key exchange.
 /// Telemetry events are not secrets a recorded session could reveal years later, and
@@ -52,9 +56,13 @@ fn provider() -> rustls::crypto::CryptoProvider {
         cipher_suites: vec![
             suite::TLS13_AES_128_GCM_SHA256,
             suite::TLS13_AES_256_GCM_SHA384,
+            #[cfg(feature = "tls12")]
             suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            #[cfg(feature = "tls12")]
             suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            #[cfg(feature = "tls12")]
             suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            #[cfg(feature = "tls12")]
             suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
         ],
         ..rustls::crypto::ring::default_provider()
@@ -80,4 +88,22 @@ pub(crate) fn failure_phrase(err: &std::io::Error) -> Option<&'static str> {
         },
         _ => "TLS handshake failed",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_1_3_only_unless_the_tls12_feature_adds_1_2() {
+        let suites = provider().cipher_suites;
+        let tls12 = suites
+            .iter()
+            .filter(|s| s.version() == &rustls::version::TLS12)
+            .count();
+        assert_eq!(tls12, if cfg!(feature = "tls12") { 4 } else { 0 });
+        assert!(suites
+            .iter()
+            .any(|s| s.version() == &rustls::version::TLS13));
+    }
 }
