@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use cli_telemetry::testing::Log;
 use common::proxy::{Proxy, ProxyMode};
-use common::tls::{Leaf, TestCa};
+use common::tls::{key_of, Leaf, TestCa};
 use common::{example, read_log, transports, Finished, Mode, Receiver, Run};
 
 const ARGS: &[&str] = &["converge", "--repo", "x"];
@@ -145,6 +145,42 @@ fn the_built_in_transport_speaks_tls_1_3_unless_the_tls12_feature_adds_1_2() {
     // The reqwest transport uses the application's TLS configuration, 1.2 included.
     let (_, log, _) = on_and_off(&common::reqwest_app_bin("werf"), &receiver.url(), &env);
     assert_eq!(delivered(&log), 2, "{:?}", outcomes(&log));
+}
+
+/// The built-in transport verifies the signatures public certificates use — ECDSA P-256
+/// and P-384 (a P-384 issuer signing with SHA-384, as Let's Encrypt's ECDSA intermediates
+/// do), RSA (PKCS#1 in the chain, PSS in the TLS 1.3 handshake) — and no Ed25519, which no
+/// public certificate may use: an endpoint with only such a key is a named failure.
+#[test]
+fn the_built_in_transport_verifies_ecdsa_and_rsa_certificates_and_names_ed25519() {
+    use rcgen::{PKCS_ECDSA_P256_SHA256 as P256, PKCS_ECDSA_P384_SHA384 as P384};
+    use rcgen::{PKCS_ED25519 as ED25519, PKCS_RSA_SHA256 as RSA};
+    let werf = common::werf_bin();
+    for (issuer, leaf, delivers) in [
+        (&P384, &P256, true),
+        (&P256, &P384, true),
+        (&RSA, &RSA, true),
+        (&RSA, &P256, true),
+        (&P256, &ED25519, false),
+    ] {
+        let ca = TestCa::with_key(key_of(issuer));
+        let receiver =
+            Receiver::start_tls(Mode::Status(200), ca.server_config_with_key(key_of(leaf)));
+        let trust = ca_file(&ca);
+        let (_, log, _) = on_and_off(&werf, &receiver.url(), &[("SSL_CERT_FILE", &trust)]);
+        let case = format!("{issuer:?} issuing {leaf:?}");
+        if delivers {
+            assert_eq!(delivered(&log), 2, "{case}: {:?}", outcomes(&log));
+        } else {
+            assert_eq!(
+                errors(&log),
+                ["TLS handshake failed", "TLS handshake failed"],
+                "{case}: {:?}",
+                outcomes(&log)
+            );
+            assert!(receiver.requests().is_empty(), "{case}");
+        }
+    }
 }
 
 #[test]

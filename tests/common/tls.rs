@@ -1,5 +1,6 @@
 //! A test certificate authority (rcgen) and server configurations for the HTTPS receiver:
-//! a certificate for `localhost` and 127.0.0.1, for another name, or expired.
+//! a certificate for `localhost` and 127.0.0.1, for another name, or expired, with a key
+//! of any kind the built-in transport is expected to verify (or refuse).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,9 +29,27 @@ pub enum Leaf {
     Expired,
 }
 
+/// A 2048-bit RSA key (PKCS#8), made once with `openssl genpkey` for these tests only:
+/// *ring*, rcgen's backend here, signs with RSA keys but does not make them.
+const RSA_KEY: &str = include_str!("test-rsa-2048.pem");
+
+/// A key of the kind `alg` names (RSA: the fixed test key above).
+pub fn key_of(alg: &'static rcgen::SignatureAlgorithm) -> KeyPair {
+    if alg == &rcgen::PKCS_RSA_SHA256 {
+        KeyPair::from_pem_and_sign_algo(RSA_KEY, alg).expect("RSA test key")
+    } else {
+        KeyPair::generate_for(alg).expect("test key")
+    }
+}
+
 impl TestCa {
+    /// A CA with an ECDSA P-256 key.
     pub fn new() -> TestCa {
-        let key = KeyPair::generate().expect("CA key");
+        TestCa::with_key(KeyPair::generate().expect("CA key"))
+    }
+
+    /// A CA whose certificates are signed with `key`.
+    pub fn with_key(key: KeyPair) -> TestCa {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params
@@ -65,24 +84,30 @@ impl TestCa {
 
     /// A server configuration presenting a certificate of the kind `leaf`, issued by this CA.
     pub fn server_config(&self, leaf: Leaf) -> Arc<rustls::ServerConfig> {
-        self.server_config_for(leaf, rustls::DEFAULT_VERSIONS)
+        self.server_config_for(leaf, rustls::DEFAULT_VERSIONS, KeyPair::generate())
+    }
+
+    /// [`TestCa::server_config`] for a good certificate whose key is `key`.
+    pub fn server_config_with_key(&self, key: KeyPair) -> Arc<rustls::ServerConfig> {
+        self.server_config_for(Leaf::Good, rustls::DEFAULT_VERSIONS, Ok(key))
     }
 
     /// [`TestCa::server_config`] speaking TLS 1.2 only (an old endpoint or proxy).
     pub fn server_config_tls12_only(&self) -> Arc<rustls::ServerConfig> {
-        self.server_config_for(Leaf::Good, &[&rustls::version::TLS12])
+        self.server_config_for(Leaf::Good, &[&rustls::version::TLS12], KeyPair::generate())
     }
 
     fn server_config_for(
         &self,
         leaf: Leaf,
         versions: &[&'static rustls::SupportedProtocolVersion],
+        key: Result<KeyPair, rcgen::Error>,
     ) -> Arc<rustls::ServerConfig> {
         let names = match leaf {
             Leaf::OtherName => vec!["other.example".to_owned()],
             _ => vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
         };
-        let key = KeyPair::generate().expect("leaf key");
+        let key = key.expect("leaf key");
         let mut params = CertificateParams::new(names).expect("leaf params");
         params
             .distinguished_name

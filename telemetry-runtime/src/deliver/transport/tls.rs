@@ -10,7 +10,11 @@
 
 use std::sync::Arc;
 
-use rustls::{CertificateError, ClientConfig, RootCertStore};
+use rustls::crypto::{KeyProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::PrivateKeyDer;
+use rustls::sign::SigningKey;
+use rustls::{CertificateError, ClientConfig, RootCertStore, SignatureScheme};
+use webpki::ring as alg;
 
 /// The client configuration, or a fixed phrase saying why there is none.
 pub(crate) fn client_config() -> Result<Arc<ClientConfig>, &'static str> {
@@ -39,11 +43,19 @@ pub(crate) fn client_config() -> Result<Arc<ClientConfig>, &'static str> {
     Ok(Arc::new(config))
 }
 
-/// *ring*'s provider with the AES-GCM suites only: every TLS 1.3 server must offer
-/// `TLS_AES_128_GCM_SHA256` (RFC 8446 §9.1), so ChaCha20-Poly1305 — whose assembly is the
-/// largest part of *ring* a client links — adds no server the library can reach. TLS 1.3
-/// only, unless the `tls12` cargo feature adds 1.2 with ECDHE and AES-GCM (~75 KB: the
-/// 1.2 handshake). Key exchange and signature algorithms are *ring*'s defaults.
+/// *ring*'s provider with what a client that only verifies needs:
+///
+/// - the AES-GCM suites only: every TLS 1.3 server must offer `TLS_AES_128_GCM_SHA256`
+///   (RFC 8446 §9.1), so ChaCha20-Poly1305 — whose assembly is the largest part of *ring*
+///   a client links — adds no server the library can reach. TLS 1.3 only, unless the
+///   `tls12` cargo feature adds 1.2 with ECDHE and AES-GCM (~75 KB: the 1.2 handshake);
+/// - certificates and handshakes signed with ECDSA (P-256, P-384) or RSA (PKCS#1, PSS):
+///   *ring*'s list without Ed25519, which the CA/Browser Forum's rules allow no public
+///   certificate to use (~35 KB of verification code);
+/// - no private keys: the library never authenticates itself with a certificate, so the
+///   key provider loads none (*ring*'s would link RSA and ECDSA signing, ~37 KB).
+///
+/// Key exchange is *ring*'s default (X25519, P-256, P-384).
 ///
 /// rustls 0.23.48 deprecates *ring*'s provider for its lack of post-quantum key exchange.
 /// Telemetry events are not secrets a recorded session could reveal years later, and
@@ -65,7 +77,78 @@ fn provider() -> rustls::crypto::CryptoProvider {
             #[cfg(feature = "tls12")]
             suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
         ],
+        signature_verification_algorithms: SIGNATURES,
+        key_provider: &NoPrivateKeys,
         ..rustls::crypto::ring::default_provider()
+    }
+}
+
+/// *ring*'s signature algorithms (rustls's `SUPPORTED_SIG_ALGS`) without Ed25519.
+static SIGNATURES: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
+    all: &[
+        alg::ECDSA_P256_SHA256,
+        alg::ECDSA_P256_SHA384,
+        alg::ECDSA_P384_SHA256,
+        alg::ECDSA_P384_SHA384,
+        alg::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+        alg::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+        alg::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+        alg::RSA_PKCS1_2048_8192_SHA256,
+        alg::RSA_PKCS1_2048_8192_SHA384,
+        alg::RSA_PKCS1_2048_8192_SHA512,
+        alg::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+        alg::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+        alg::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+    ],
+    mapping: &[
+        // TLS 1.2 does not tie the curve to the scheme; TLS 1.3 does.
+        (
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+            &[alg::ECDSA_P384_SHA384, alg::ECDSA_P256_SHA384],
+        ),
+        (
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+            &[alg::ECDSA_P256_SHA256, alg::ECDSA_P384_SHA256],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA512,
+            &[alg::RSA_PSS_2048_8192_SHA512_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA384,
+            &[alg::RSA_PSS_2048_8192_SHA384_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA256,
+            &[alg::RSA_PSS_2048_8192_SHA256_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA512,
+            &[alg::RSA_PKCS1_2048_8192_SHA512],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA384,
+            &[alg::RSA_PKCS1_2048_8192_SHA384],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA256,
+            &[alg::RSA_PKCS1_2048_8192_SHA256],
+        ),
+    ],
+};
+
+/// A key provider that loads no key: the client sends no certificate of its own.
+#[derive(Debug)]
+struct NoPrivateKeys;
+
+impl KeyProvider for NoPrivateKeys {
+    fn load_private_key(
+        &self,
+        _key: PrivateKeyDer<'static>,
+    ) -> Result<Arc<dyn SigningKey>, rustls::Error> {
+        Err(rustls::Error::General(
+            "cli-telemetry sends no client certificate".into(),
+        ))
     }
 }
 
@@ -105,5 +188,47 @@ mod tests {
         assert!(suites
             .iter()
             .any(|s| s.version() == &rustls::version::TLS13));
+    }
+
+    #[test]
+    fn verifies_ecdsa_and_rsa_but_not_ed25519() {
+        let schemes = provider()
+            .signature_verification_algorithms
+            .supported_schemes();
+        for scheme in [
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+            SignatureScheme::RSA_PSS_SHA256,
+            SignatureScheme::RSA_PKCS1_SHA256,
+        ] {
+            assert!(schemes.contains(&scheme), "{scheme:?}");
+        }
+        assert!(!schemes.contains(&SignatureScheme::ED25519));
+        // The same algorithms as *ring*'s own list, Ed25519 apart.
+        let ring = rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes();
+        let mut expected: Vec<_> = ring
+            .into_iter()
+            .filter(|s| *s != SignatureScheme::ED25519)
+            .collect();
+        let mut ours = schemes;
+        expected.sort_by_key(|s| u16::from(*s));
+        ours.sort_by_key(|s| u16::from(*s));
+        assert_eq!(ours, expected);
+        assert_eq!(
+            SIGNATURES.all.len(),
+            rustls::crypto::ring::default_provider()
+                .signature_verification_algorithms
+                .all
+                .len()
+                - 1
+        );
+    }
+
+    #[test]
+    fn loads_no_private_key() {
+        let key = PrivateKeyDer::Pkcs8(vec![0x30, 0x00].into());
+        assert!(provider().key_provider.load_private_key(key).is_err());
     }
 }
