@@ -98,9 +98,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    if !is_enabled() {
-        return P::parse_from(args);
-    }
+    // One path whether telemetry is on or off (recording is then a no-op): clap's
+    // `P::parse_from` would be a second copy of the app's parser in its binary.
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     try_parse_recorded::<P>(&args).unwrap_or_else(|e| clap_exit(e, P::command(), &args))
 }
@@ -136,9 +135,6 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    if !is_enabled() {
-        return P::try_parse_from(args);
-    }
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     try_parse_recorded::<P>(&args)
 }
@@ -164,9 +160,6 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    if !is_enabled() {
-        return cmd.get_matches_from(args);
-    }
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     match cmd.try_get_matches_from_mut(&args) {
         Ok(matches) => {
