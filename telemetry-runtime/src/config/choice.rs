@@ -4,12 +4,11 @@
 //! atomically (a temporary file renamed over it), deleted when nothing is left in it. A
 //! file that can't be read or parsed counts as unset; it never affects the command.
 
-use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::builder::AppConfig;
 use super::env::Env;
@@ -27,7 +26,7 @@ pub(crate) struct Choice {
     pub installation_id: Option<String>,
     /// Keys written by a later version: kept as they are.
     #[serde(flatten)]
-    pub other: BTreeMap<String, Value>,
+    pub other: Map<String, Value>,
 }
 
 /// The file, read.

@@ -8,7 +8,6 @@
 //! later sender (no response, 408, 429, 5xx). After the run's first request, events that
 //! earlier runs left in the queue are sent too.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::Map;
@@ -75,7 +74,7 @@ impl Shared {
             self.drain_done(); // the endpoint asked not to be called yet
             return;
         }
-        let (claims, corrupt) = queue.claim(DRAIN_BATCH, owner, self.run_id(), &HashSet::new());
+        let (claims, corrupt) = queue.claim(DRAIN_BATCH, owner, self.run_id(), &[]);
         if corrupt > 0 {
             self.log_line(&corrupt_line(corrupt, self.run_id()));
         }

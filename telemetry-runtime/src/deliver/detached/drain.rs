@@ -4,7 +4,6 @@
 //! off (it deleted the queue and left `.stop`), or the queue it took was deleted or
 //! replaced (its lock file is not the one it holds).
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,8 +54,9 @@ pub(super) struct Drain<'a> {
     pub(super) log: Option<Arc<LogFile>>,
     pub(super) wire: Wire,
     pub(super) end: Instant,
-    /// Waiting files this sender tried and put back: not tried twice in one life.
-    pub(super) tried: HashSet<PathBuf>,
+    /// Waiting files this sender tried and put back: not tried twice in one life (at most
+    /// the queue's bound of them, so a list).
+    pub(super) tried: Vec<PathBuf>,
     pub(super) transport: Option<Result<Arc<dyn Transport>, &'static str>>,
     /// How long its last answered request took: a request is not begun when less of its
     /// life is left (it would be cut, and its events sent again by the next sender).

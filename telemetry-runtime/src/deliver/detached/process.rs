@@ -19,7 +19,7 @@
 //! When its life ends with events it never tried (they came while it was busy), it starts
 //! its successor before it exits, so no event waits for a later run.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -114,7 +114,7 @@ fn serve(config: &SenderConfig, dir: PathBuf, token: &str) {
             span_name: app.span_name.clone(),
         },
         end: born + life,
-        tried: HashSet::new(),
+        tried: Vec::new(),
         transport: None,
         last_request: None,
     };
@@ -334,7 +334,10 @@ impl Drain<'_> {
             for claim in batch {
                 self.log_line(&fate_line(&claim.event, &outcome, keep, By::Detached, None));
                 if keep {
-                    self.tried.insert(claim.release());
+                    let back = claim.release();
+                    if !self.tried.contains(&back) {
+                        self.tried.push(back);
+                    }
                 } else {
                     claim.done();
                 }

@@ -2,7 +2,6 @@
 //! back, the bounds (200 events, 7 days), the scan that takes back the claims of processes
 //! that died and clears litter, and the deletion an opt-out asks for.
 
-use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -125,7 +124,8 @@ impl Queue {
             return Vec::new();
         };
         let names: Vec<OsString> = entries.flatten().map(|e| e.file_name()).collect();
-        let mut owners: HashMap<String, Held> = HashMap::new();
+        // Claimants seen in this look (a handful): asked once each.
+        let mut owners: Vec<(&str, Held)> = Vec::new();
         let mut files = Vec::new();
         for os_name in &names {
             let Some(name) = os_name.to_str() else {
@@ -143,9 +143,14 @@ impl Queue {
                 files.push(file);
             } else if let Some(pos) = name.find(CLAIMED) {
                 let owner = &name[pos + CLAIMED.len()..];
-                let held = *owners
-                    .entry(owner.to_owned())
-                    .or_insert_with(|| self.owner_held(owner));
+                let held = match owners.iter().find(|(o, _)| *o == owner) {
+                    Some((_, held)) => *held,
+                    None => {
+                        let held = self.owner_held(owner);
+                        owners.push((owner, held));
+                        held
+                    }
+                };
                 let stale = match held {
                     Held::Yes => false,
                     Held::No => true,
@@ -184,7 +189,7 @@ impl Queue {
         max: usize,
         owner: &Owner,
         own: Option<&str>,
-        skip: &HashSet<PathBuf>,
+        skip: &[PathBuf],
     ) -> (Vec<Claimed>, usize) {
         let mut files = self.scan();
         trim_list(&mut files);
@@ -241,7 +246,7 @@ impl Queue {
 
     /// Whether anything is waiting that a sender has not tried yet (`skip`), after taking
     /// back the claims of processes that died.
-    pub(crate) fn has_waiting(&self, skip: &HashSet<PathBuf>) -> bool {
+    pub(crate) fn has_waiting(&self, skip: &[PathBuf]) -> bool {
         self.scan().iter().any(|(path, _)| !skip.contains(path))
     }
 
@@ -396,8 +401,8 @@ mod tests {
         event_of("0b6f3c2e-9a3b-4a8e-8d2f-1f2e3d4c5b6a", ts_offset)
     }
 
-    fn none() -> HashSet<PathBuf> {
-        HashSet::new()
+    fn none() -> Vec<PathBuf> {
+        Vec::new()
     }
 
     /// A queue in a private directory of its own (`tempdir` is 0700).
@@ -478,7 +483,7 @@ mod tests {
         again.into_iter().for_each(|c| {
             c.release();
         });
-        let tried = HashSet::from([back]);
+        let tried = vec![back];
         assert!(queue.claim(10, &other, None, &tried).0.is_empty());
         assert!(!queue.has_waiting(&tried));
         assert!(queue.has_waiting(&none()));
